@@ -1,0 +1,103 @@
+"""The `deskhand` command: one entry point, one subcommand per job.
+
+Subcommands import their modules lazily, so `deskhand --help` is instant and a subcommand
+that needs no model never loads torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from deskhand.settings import SettingsError, load_settings
+
+
+def _chat(args: argparse.Namespace) -> int:
+    from deskhand.chat import run_chat
+
+    return run_chat(load_settings())
+
+
+def _bench_engine(args: argparse.Namespace) -> int:
+    from engine.bench import main as bench_engine
+
+    return bench_engine(args.bench_args)
+
+
+def _bench_slack(args: argparse.Namespace) -> int:
+    from bot.bench import main as bench_slack
+
+    return bench_slack(args.bench_args)
+
+
+def _up(args: argparse.Namespace) -> int:
+    from deskhand.up import run_up
+
+    return run_up(load_settings())
+
+
+def _run(args: argparse.Namespace) -> int:
+    from bot.main import run_bot
+
+    return run_bot(load_settings(), mode=args.mode)
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    from slackemu.main import serve
+
+    return serve(load_settings(), host=args.host, port=args.port)
+
+
+def _kb(args: argparse.Namespace) -> int:
+    from kb.cli import main as kb_main
+
+    return kb_main(args.kb_args, load_settings())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="deskhand", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, func: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        p.set_defaults(func=func)
+        return p
+
+    add("up", _up, "run the bot; with no Slack tokens, inside a local Slack workspace")
+    p = add("run", _run, "run the bot alone against Slack (or SLACK_API_URL)")
+    p.add_argument("--mode", choices=["auto", "socket", "http"], default="auto")
+    p = add("sandbox", _sandbox, "run the local Slack workspace alone")
+    p.add_argument("--host", default=None)
+    p.add_argument("--port", type=int, default=None)
+    add("chat", _chat, "talk to the engine in the terminal, streaming")
+
+    bench = sub.add_parser("bench", help="benchmarks that print JSON")
+    bench_sub = bench.add_subparsers(dest="bench", required=True)
+    for name, func, help in (
+        ("engine", _bench_engine, "sequential generate vs the batching engine"),
+        ("slack", _bench_slack, "a burst of mentions through the local Slack workspace"),
+    ):
+        b = bench_sub.add_parser(name, help=help, add_help=False)
+        b.add_argument("bench_args", nargs=argparse.REMAINDER)
+        b.set_defaults(func=func)
+
+    p = sub.add_parser("kb", help="knowledge base: ingest, eval, report", add_help=False)
+    p.add_argument("kb_args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=_kb)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except SettingsError as err:
+        print(f"deskhand: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
