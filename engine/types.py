@@ -1,0 +1,78 @@
+"""The engine's public value types: what a caller sends in and gets back.
+
+Plain frozen dataclasses, free of torch and of Slack, so any layer can import them.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import TypedDict
+
+
+class ChatMessage(TypedDict):
+    role: str  # "system" | "user" | "assistant"
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class SamplingParams:
+    """How to sample one request. temperature 0 is greedy and deterministic."""
+
+    max_new_tokens: int = 256
+    temperature: float = 0.0
+    top_p: float = 1.0
+    seed: int | None = None
+    timeout_s: float | None = None  # wall clock from submit to the last token
+    ignore_eos: bool = False  # keep going past end-of-turn (benchmarks, tests)
+
+    def validate(self) -> None:
+        if self.max_new_tokens < 1:
+            raise ValueError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
+        if not 0.0 <= self.temperature <= 5.0:
+            raise ValueError(f"temperature must be in [0, 5], got {self.temperature}")
+        if not 0.0 < self.top_p <= 1.0:
+            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
+        if self.timeout_s is not None and self.timeout_s <= 0:
+            raise ValueError(f"timeout_s must be > 0, got {self.timeout_s}")
+
+
+class FinishReason(enum.StrEnum):
+    STOP = "stop"  # the model ended its turn
+    LENGTH = "length"  # max_new_tokens or the context window reached
+    CANCELLED = "cancelled"  # cancel() or engine shutdown
+    TIMEOUT = "timeout"  # the request's timeout_s passed
+    ERROR = "error"  # this request failed; see Completion.error
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """The final result of one request."""
+
+    request_id: int
+    text: str
+    token_ids: list[int]
+    prompt_tokens: int
+    output_tokens: int
+    finish_reason: FinishReason
+    queue_wait_s: float
+    ttft_s: float | None  # submit -> first token; None when no token was produced
+    total_s: float
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EngineStats:
+    """A snapshot for dashboards and the bot's status line."""
+
+    running: int
+    queued: int
+    max_running: int
+    max_queue: int
+    requests_finished: int
+    tokens_generated: int
+    prompt_tokens: int
+    busy_s: float
+    uptime_s: float
+    decode_tok_s: float  # tokens generated / busy time
+    extra: dict[str, float] = field(default_factory=dict)
