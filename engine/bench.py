@@ -102,10 +102,14 @@ def _percentile(sorted_values: Sequence[float], q: float) -> float:
     return sorted_values[index]
 
 
-def _engine_over(model: Any, tokenizer: Any, eos: list[int], rows: int, context: int) -> Engine:
+def _engine_over(
+    model: Any, tokenizer: Any, eos: list[int], rows: int, context: int, threads: int | None
+) -> Engine:
     from engine.model.runner import ModelRunner
 
-    runner = ModelRunner(model, name="bench", max_rows=rows, context_window=context)
+    runner = ModelRunner(
+        model, name="bench", max_rows=rows, context_window=context, threads=threads
+    )
     config = EngineConfig(max_running=rows, max_queue=rows)
     return Engine(runner, tokenizer, config, eos_token_ids=eos, info=runner.info)
 
@@ -153,6 +157,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     default_dtype = choose_dtype(settings.dtype, device)
     threads = choose_threads(settings.torch_threads)
     use_threads(device, threads)
+    cpu_threads = threads if device.type == "cpu" else None
     started = time.perf_counter()
     loaded = load_model(
         resolve_source(settings.model),
@@ -195,7 +200,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     # (2) the engine in fp32, checked token for token against (1)
     if not args.skip_fp32 and device.type == "cpu":
-        engine = _engine_over(model, tokenizer, eos_ids, len(prompts), context)
+        engine = _engine_over(model, tokenizer, eos_ids, len(prompts), context, cpu_threads)
         fp32 = run_engine(engine, conversations, params)
         engine.shutdown()
         same = sum(a == b for a, b in zip(reference, fp32["outputs"], strict=True))
@@ -204,7 +209,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     # (3) the engine in its default configuration
     default_model = clone_as(model, str(default_dtype).removeprefix("torch."))
-    engine = _engine_over(default_model, tokenizer, eos_ids, len(prompts), context)
+    engine = _engine_over(default_model, tokenizer, eos_ids, len(prompts), context, cpu_threads)
     run_engine(engine, conversations[:2], SamplingParams(max_new_tokens=4))  # warm-up
     default = run_engine(engine, conversations, params)
     engine.shutdown()
@@ -219,7 +224,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     # extra concurrency levels (e.g. 1,16,64 on a GPU)
     for level in [int(c) for c in args.concurrency.split(",") if c.strip()]:
         many = build_prompts(level)
-        engine = _engine_over(default_model, tokenizer, eos_ids, level, context)
+        engine = _engine_over(default_model, tokenizer, eos_ids, level, context, cpu_threads)
         run_engine(engine, many[: min(level, 4)], SamplingParams(max_new_tokens=4))
         result = run_engine(engine, many, params)
         engine.shutdown()

@@ -40,6 +40,7 @@ class Runner(Protocol):
     def decode(self, last_tokens: Sequence[int]) -> list[int | None]: ...
     def remove(self, row: int) -> None: ...
     def clear(self) -> None: ...
+    def bind_thread(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +255,7 @@ class Engine:
     def _loop(self) -> None:
         # NOTE: the only code that calls the runner; runs on exactly one thread.
         try:
+            self.runner.bind_thread()
             while True:
                 newcomers = self._next_newcomers()
                 if newcomers is None:

@@ -39,6 +39,7 @@ def start_engine(settings: Any) -> Engine:
         name=loaded.source.name,
         max_rows=max_running,
         context_window=settings.max_context_tokens,
+        threads=threads if device.type == "cpu" else None,
     )
     config = EngineConfig(
         max_running=max_running,

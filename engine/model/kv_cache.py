@@ -42,7 +42,7 @@ class SlotKVCache(Cache):
         self.values = [self._empty(self.rows, self.columns) for _ in range(num_layers)]
         # Set by the runner before each forward (see prepare_prefill / prepare_decode).
         self._mode = "decode"
-        self._row_start = 0
+        self._prefill_rows: torch.Tensor | None = None
         self._row_count = 0
         self._write_columns: torch.Tensor | None = None  # (n,) decode write column per row
         self._read_columns = 0
@@ -86,15 +86,15 @@ class SlotKVCache(Cache):
 
     # -- per-forward plan -------------------------------------------------------------------
 
-    def prepare_prefill(self, row_start: int, row_count: int) -> None:
-        """Next forward: rows [row_start, row_start+row_count) write columns 0..T-1."""
-        self._mode, self._row_start, self._row_count = "prefill", row_start, row_count
+    def prepare_prefill(self, rows: torch.Tensor) -> None:
+        """Next forward: the prompts go to cache `rows` (a 1-D index tensor), columns 0..T-1."""
+        self._mode, self._prefill_rows = "prefill", rows
 
     def prepare_decode(
         self, row_count: int, write_columns: torch.Tensor, read_columns: int
     ) -> None:
         """Next forward: rows [0, row_count) each write one column and read `read_columns`."""
-        self._mode, self._row_start, self._row_count = "decode", 0, row_count
+        self._mode, self._row_count = "decode", row_count
         self._write_columns = write_columns
         self._read_columns = read_columns
 
@@ -104,13 +104,13 @@ class SlotKVCache(Cache):
         self, key_states: torch.Tensor, value_states: torch.Tensor, layer_idx: int, *args, **kwargs
     ) -> tuple[torch.Tensor, torch.Tensor]:
         keys, values = self.keys[layer_idx], self.values[layer_idx]
-        rows = slice(self._row_start, self._row_start + self._row_count)
         if self._mode == "prefill":
             # key_states: (m, kv_heads, T, head_dim); attend over exactly these.
             length = key_states.shape[2]
-            keys[rows, :, :length] = key_states
-            values[rows, :, :length] = value_states
+            keys[self._prefill_rows, :, :length] = key_states
+            values[self._prefill_rows, :, :length] = value_states
             return key_states, value_states
+        rows = slice(0, self._row_count)
         # decode: key_states (n, kv_heads, 1, head_dim), one column per row.
         assert self._write_columns is not None
         index = torch.arange(self._row_count, device=keys.device)

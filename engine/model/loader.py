@@ -103,11 +103,16 @@ def choose_dtype(setting: str, device: torch.device) -> torch.dtype:
 
 
 def choose_threads(setting: int) -> int:
-    """Intra-op threads for the engine thread; 0 means all usable cores."""
+    """Intra-op threads for the engine thread; 0 means all usable cores but one.
+
+    The spare core is for everything else in the process (Slack I/O, detokenizing, the
+    local workspace) and for neighbours: measured on 2 cores with other work running, two
+    torch threads decoded 4-10x slower than one (a preempted thread stalls every op).
+    """
     if setting > 0:
         return setting
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, cores or 1)
+    return max(1, (cores or 1) - 1)
 
 
 def use_threads(device: torch.device, threads: int) -> None:
@@ -127,7 +132,9 @@ def load_model(
 ) -> LoadedModel:
     """Load once; the caller keeps the model resident for the life of the process."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # one start-up line, not a progress bar per load
     started = time.perf_counter()
     directory = source.location
     if source.kind == "gguf":

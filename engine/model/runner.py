@@ -42,8 +42,10 @@ class ModelRunner:
         name: str,
         max_rows: int,
         context_window: int,
+        threads: int | None = None,
     ) -> None:
         self.model = model.eval()
+        self.threads = threads
         config = model.config
         self.decoder = model.get_decoder()
         self.lm_head = model.get_output_embeddings()
@@ -87,8 +89,22 @@ class ModelRunner:
     ) -> list[int | None]:
         """Append one row per prompt, fill its cache, and return each row's first token."""
         start, count = self.num_rows, len(prompts)
-        width = max(len(p) for p in prompts)
-        self.cache.reserve(start + count, width + 1)
+        self.cache.reserve(start + count, max(len(p) for p in prompts) + 1)
+        logits = torch.empty(
+            (count, self.lm_head.out_features), dtype=torch.float32, device=self.device
+        )
+        # Prompts of similar length share a forward, so little compute goes to padding.
+        for bucket in length_buckets([len(p) for p in prompts]):
+            rows = torch.tensor([start + i for i in bucket], device=self.device)
+            logits[bucket] = self._prefill_rows(rows, [prompts[i] for i in bucket])
+        new_samplers = [RowSampler(p, self.device) for p in params]
+        self.lengths.extend(len(p) for p in prompts)
+        self.samplers.extend(new_samplers)
+        return sample_next(logits, new_samplers)
+
+    def _prefill_rows(self, rows: torch.Tensor, prompts: list[Sequence[int]]) -> torch.Tensor:
+        """One right-padded forward over `prompts`, writing cache `rows`; last-token logits."""
+        count, width = len(prompts), max(len(p) for p in prompts)
         ids = torch.zeros((count, width), dtype=torch.long)
         valid = torch.zeros((count, width), dtype=torch.bool)
         for i, prompt in enumerate(prompts):
@@ -99,7 +115,7 @@ class ModelRunner:
         causal = torch.ones((width, width), dtype=torch.bool, device=self.device).tril()
         mask = (causal[None, :, :] & valid[:, None, :])[:, None]
         positions = torch.arange(width, device=self.device).expand(count, width)
-        self.cache.prepare_prefill(start, count)
+        self.cache.prepare_prefill(rows)
         hidden = self.decoder(
             input_ids=ids,
             attention_mask=mask,
@@ -108,11 +124,7 @@ class ModelRunner:
             **{self._cache_kwarg: self.cache},
         ).last_hidden_state  # (count, width, hidden)
         last = torch.tensor([len(p) - 1 for p in prompts], device=self.device)
-        logits = self.lm_head(hidden[torch.arange(count, device=self.device), last]).float()
-        new_samplers = [RowSampler(p, self.device) for p in params]
-        self.lengths.extend(len(p) for p in prompts)
-        self.samplers.extend(new_samplers)
-        return sample_next(logits, new_samplers)
+        return self.lm_head(hidden[torch.arange(count, device=self.device), last]).float()
 
     @torch.no_grad()
     def decode(self, last_tokens: Sequence[int]) -> list[int | None]:
@@ -152,6 +164,28 @@ class ModelRunner:
     def row_length(self, row: int) -> int:
         return self.lengths[row]
 
+    def bind_thread(self) -> None:
+        """Called once on the engine thread: torch's thread settings are per thread."""
+        if self.threads and self.device.type == "cpu":
+            torch.set_num_threads(self.threads)
+
     def synchronize(self) -> None:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
+
+
+def length_buckets(lengths: Sequence[int], slack: float = 1.25) -> list[list[int]]:
+    """Group indices by length so each group's padded size is at most `slack` x its real size."""
+    buckets: list[list[int]] = []
+    current: list[int] = []
+    total = 0
+    for i in sorted(range(len(lengths)), key=lambda i: lengths[i]):
+        width = lengths[i]  # ascending, so the new maximum
+        if current and width * (len(current) + 1) > slack * (total + width):
+            buckets.append(current)
+            current, total = [], 0
+        current.append(i)
+        total += width
+    if current:
+        buckets.append(current)
+    return buckets

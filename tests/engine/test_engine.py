@@ -271,3 +271,15 @@ def test_submit_is_safe_from_many_threads_at_once(tiny_engine) -> None:
     for t in threads:
         t.join(timeout=30)
     assert len(set(results)) == 12
+
+
+def test_prefill_groups_prompts_of_similar_length() -> None:
+    from engine.model.runner import length_buckets
+
+    lengths = [40, 300, 42, 41, 310, 45]
+    buckets = length_buckets(lengths)
+    assert sorted(i for b in buckets for i in b) == list(range(6))
+    for bucket in buckets:
+        widths = [lengths[i] for i in bucket]
+        assert max(widths) * len(widths) <= 1.25 * sum(widths)
+    assert len(buckets) == 2
