@@ -1,0 +1,228 @@
+"""Slash commands, button clicks and response_urls: the payloads Slack sends the app for them,
+and what happens to the answers (the immediate ack payload, or later POSTs to response_url:
+ephemeral or in_channel, replace_original, delete_original; 5 uses within 30 minutes).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import TYPE_CHECKING, Any, Literal
+
+from aiohttp import web
+
+from slackemu import ids
+from slackemu.appkey import EMULATOR
+from slackemu.blocks import block_problem
+from slackemu.state import Conversation, Ephemeral, Message, ResponseUrl, User
+
+if TYPE_CHECKING:
+    from slackemu.emulator import Emulator
+
+logger = logging.getLogger(__name__)
+
+RESPONSE_URL_MAX_USES = 5
+RESPONSE_URL_TTL_S = 30 * 60
+CLICKABLE_TYPES = ("button", "icon_button", "feedback_buttons")
+
+
+def new_response_url(emu: Emulator, origin: Literal["commands", "actions"], user: User,
+                     conv: Conversation, *,
+                     message_ts: str | None = None, is_ephemeral_source: bool = False,
+                     thread_ts: str | None = None) -> ResponseUrl:
+    rurl = ResponseUrl(id=str(10**12 + len(emu.ws.response_urls)), key=ids.secret_key(),
+                       origin=origin, created_at=emu.clock.now(), user_id=user.id,
+                       channel_id=conv.id, message_ts=message_ts,
+                       is_ephemeral_source=is_ephemeral_source, thread_ts=thread_ts)
+    emu.ws.response_urls[rurl.id] = rurl
+    return rurl
+
+
+def response_url_str(emu: Emulator, rurl: ResponseUrl) -> str:
+    return f"{emu.base_url}/{rurl.origin}/{emu.ws.team.id}/{rurl.id}/{rurl.key}"
+
+
+def slash_command_payload(emu: Emulator, user: User, conv: Conversation, command: str,
+                          text: str, rurl: ResponseUrl) -> dict[str, Any]:
+    ws = emu.ws
+    return {
+        "token": emu.creds.verification_token,
+        "team_id": ws.team.id,
+        "team_domain": ws.team.domain,
+        "channel_id": conv.id,
+        "channel_name": "directmessage" if conv.kind == "im" else conv.name,
+        "user_id": user.id,
+        "user_name": user.name,
+        "command": command,
+        "text": text,
+        "api_app_id": ws.bot_user.app_id,
+        "is_enterprise_install": "false",
+        "response_url": response_url_str(emu, rurl),
+        "trigger_id": ids.trigger_id(),
+    }
+
+
+def find_clickable(blocks: list[dict[str, Any]] | None, action_id: str,
+                   block_id: str | None = None) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """(block, element) for the first clickable element with this action_id."""
+    for block in blocks or []:
+        if block_id is not None and block.get("block_id") != block_id:
+            continue
+        elements = list(block.get("elements") or [])
+        if isinstance(block.get("accessory"), dict):
+            elements.append(block["accessory"])
+        for element in elements:
+            if element.get("type") in CLICKABLE_TYPES and element.get("action_id") == action_id:
+                return block, element
+    return None
+
+
+def clickables(blocks: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """Every clickable element (button, icon_button, feedback_buttons) in the blocks."""
+    found = []
+    for block in blocks or []:
+        elements = list(block.get("elements") or [])
+        if isinstance(block.get("accessory"), dict):
+            elements.append(block["accessory"])
+        found += [e for e in elements if e.get("type") in CLICKABLE_TYPES]
+    return found
+
+
+def block_actions_payload(emu: Emulator, user: User, conv: Conversation,
+                          source: Message | Ephemeral, block: dict[str, Any],
+                          element: dict[str, Any], value: str | None,
+                          rurl: ResponseUrl) -> dict[str, Any]:
+    ws = emu.ws
+    is_ephemeral = isinstance(source, Ephemeral)
+    action: dict[str, Any] = {"action_id": element["action_id"],
+                              "block_id": block.get("block_id", ""), "type": element["type"],
+                              "action_ts": ids.format_ts(int(emu.clock.now() * 1_000_000))}
+    if element["type"] == "feedback_buttons":
+        positive = element.get("positive_button", {})
+        negative = element.get("negative_button", {})
+        chosen = negative if value is not None and value == negative.get("value") else positive
+        action.update(value=chosen.get("value", ""), text=chosen.get("text"))
+    else:
+        action.update(text=element.get("text"), value=value if value is not None
+                      else element.get("value", ""))
+        if element.get("style"):
+            action["style"] = element["style"]
+    container: dict[str, Any] = {"type": "message", "message_ts": source.ts,
+                                 "channel_id": conv.id, "is_ephemeral": is_ephemeral}
+    if source.thread_ts:
+        container["thread_ts"] = source.thread_ts
+    payload: dict[str, Any] = {
+        "type": "block_actions",
+        "user": {"id": user.id, "username": user.name, "name": user.name, "team_id": ws.team.id},
+        "api_app_id": ws.bot_user.app_id,
+        "token": emu.creds.verification_token,
+        "container": container,
+        "trigger_id": ids.trigger_id(),
+        "team": {"id": ws.team.id, "domain": ws.team.domain},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "channel": {"id": conv.id, "name": "directmessage" if conv.kind == "im" else conv.name},
+        "state": {"values": {}},
+        "response_url": response_url_str(emu, rurl),
+        "actions": [action],
+    }
+    if isinstance(source, Message):
+        payload["message"] = ws.message_dict(conv, source)
+    return payload
+
+
+def apply_response(emu: Emulator, rurl: ResponseUrl, body: dict[str, Any]) -> str | None:
+    """Carry out a message response (ack payload or response_url POST); an error code or None."""
+    ws = emu.ws
+    conv = ws.conversations.get(rurl.channel_id)
+    if conv is None:
+        return "channel_not_found"
+    if body.get("delete_original") in (True, "true"):
+        return _delete_original(emu, rurl, conv)
+    text = str(body.get("text") or "")
+    blocks = body.get("blocks")
+    if blocks is not None:
+        if block_problem(blocks) is not None:
+            return "invalid_blocks"
+        blocks = [b if b.get("block_id") else {**b, "block_id": ids.block_id()} for b in blocks]
+    if not text and not blocks:
+        return "no_text"
+    if body.get("replace_original") in (True, "true"):
+        return _replace_original(emu, rurl, conv, text, blocks)
+    thread_ts = body.get("thread_ts") or rurl.thread_ts
+    if body.get("response_type") == "in_channel":
+        msg = ws.add_message(conv, ws.bot_user, text, blocks=blocks, thread_ts=thread_ts)
+        rurl.last_posted_ts = msg.ts
+        emu.bot_posted(conv, msg)
+    else:
+        eph = ws.add_ephemeral(conv, rurl.user_id, text, blocks=blocks, thread_ts=thread_ts,
+                               sender=ws.bot_user.id, response_url_id=rurl.id)
+        rurl.last_posted_ts = eph.ts
+        emu.ephemeral_posted(eph)
+    return None
+
+
+def _original(emu: Emulator, rurl: ResponseUrl, conv: Conversation) -> Message | Ephemeral | None:
+    ts = rurl.message_ts if rurl.origin == "actions" else rurl.last_posted_ts
+    if ts is None:
+        return None
+    if ts in conv.messages:
+        return conv.messages[ts]
+    return next((e for e in emu.ws.ephemerals if e.ts == ts and e.user_id == rurl.user_id), None)
+
+
+def _replace_original(emu: Emulator, rurl: ResponseUrl, conv: Conversation, text: str,
+                      blocks: list[dict[str, Any]] | None) -> str | None:
+    original = _original(emu, rurl, conv)
+    if original is None:
+        return "message_not_found"
+    if isinstance(original, Ephemeral):
+        original.text, original.blocks, original.is_markdown = text, blocks, False
+        emu.ephemeral_posted(original)
+        return None
+    previous = emu.ws.message_dict(conv, original)
+    original.text, original.blocks, original.is_markdown = text, blocks, False
+    emu.message_changed(conv, original, previous)
+    return None
+
+
+def _delete_original(emu: Emulator, rurl: ResponseUrl, conv: Conversation) -> str | None:
+    original = _original(emu, rurl, conv)
+    if original is None:
+        return "message_not_found"
+    if isinstance(original, Ephemeral):
+        emu.ws.ephemerals.remove(original)
+        emu.ephemeral_removed(original)
+        return None
+    emu.delete_message(conv, original)
+    return None
+
+
+async def handle_response_url(request: web.Request) -> web.Response:
+    """POST /commands|actions/<team>/<id>/<key>: a response_url, usable 5 times in 30 minutes."""
+    emu: Emulator = request.app[EMULATOR]
+    rurl = emu.ws.response_urls.get(request.match_info["id"])
+    if (rurl is None or rurl.key != request.match_info["key"]
+            or rurl.origin != request.match_info["origin"]):
+        return web.Response(status=404, text="no_service")
+    # NOTE: the real error bodies for expired and over-used URLs are not documented.
+    if emu.clock.now() - rurl.created_at > RESPONSE_URL_TTL_S:
+        return web.Response(status=404, text="expired_url")
+    if rurl.uses >= RESPONSE_URL_MAX_USES:
+        return web.Response(status=404, text="used_url")
+    try:
+        if request.content_type == "application/json":
+            body = json.loads(await request.text())
+        else:
+            body = json.loads(str((await request.post()).get("payload", "{}")))
+    except json.JSONDecodeError:
+        return web.Response(status=400, text="invalid_payload")
+    if not isinstance(body, dict):
+        return web.Response(status=400, text="invalid_payload")
+    rurl.uses += 1
+    error = apply_response(emu, rurl, body)
+    emu.record_response_url_post(rurl, body, error)
+    if error is not None:
+        return web.Response(status=400 if error in ("no_text", "invalid_blocks") else 404,
+                            text=error)
+    return web.Response(text="ok")
