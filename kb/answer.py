@@ -1,0 +1,108 @@
+"""Turning a plan and the model's text into the reply the user sees.
+
+Owns the grounding post-check (a model lead-in with a number or code the passages do not
+contain, in the wrong language, or too long is dropped for a fixed lead-in), the verbatim
+quotes that carry the answer, the don't-know / hedge / hand-off replies, and the sources line.
+"""
+
+from __future__ import annotations
+
+import re
+
+from kb.prompt import says_dont_know, template
+from kb.text import cjk_ratio, tokens, ungrounded_facts
+from kb.types import AnswerPlan, FinalAnswer, Source
+
+MAX_LEAD_IN_CHARS = 240
+META_WORDS = frozenset({"answer", "correct", "question", "fact", "help", "article"})
+_PROMPT_ECHO = re.compile(r"\b(?:question|facts?|answer|q|a)\s*:", re.I)
+_POLARITY = re.compile(r"\b(?:not|no|never|cannot|yes|none)\b|n't|不|没|无|否")
+_CITATION = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
+_SENTENCE = re.compile(r"(?<=[.!?。！？])\s+")
+
+
+def render_sources(sources: list[Source], lang: str = "en") -> str:
+    """One short Markdown line: 'Sources: [Title](url), Other title'. Empty without sources."""
+    seen: dict[str, Source] = {}
+    for s in sources:
+        seen.setdefault(s.doc, s)
+    if not seen:
+        return ""
+    items = [f"[{s.title}]({s.url})" if s.url else s.title for s in seen.values()]
+    sep = "、" if lang == "zh" else ", "
+    colon = "：" if lang == "zh" else ": "
+    return f"_{template(lang, 'sources')}{colon}{sep.join(items)}_"
+
+
+def handoff_line(lang: str, mention: str) -> str:
+    return template(lang, "handoff_mention").format(mention=mention) if mention else template(
+        lang, "handoff"
+    )
+
+
+def finalize_answer(plan: AnswerPlan, generated: str, *, handoff_mention: str = "") -> FinalAnswer:
+    """Compose the reply for `plan` from the model's `generated` text (may be empty)."""
+    lang = plan.lang
+    if plan.tier == "abstain" or not plan.quotes:
+        body = f"{template(lang, 'dont_know')} {handoff_line(lang, handoff_mention)}"
+        return FinalAnswer(body, body, [], True, True, "abstain", False)
+    sources = _dedupe([q.passage.source for q in plan.quotes])
+    quoted = "\n".join(f"> {' '.join(q.text.split())}" for q in plan.quotes)
+    if plan.tier == "hedge":
+        body = f"{template(lang, 'hedge')}\n{quoted}\n{handoff_line(lang, handoff_mention)}"
+        return _with_sources(body, sources, lang, abstained=True, handoff=True, tier="hedge")
+    lead, rejected = grounded_lead_in(generated, plan)
+    body = f"{lead or template(lang, 'lead_in')}\n{quoted}"
+    return _with_sources(
+        body, sources, lang, abstained=False, handoff=False, tier="answer",
+        model_text_used=bool(lead), rejected=rejected,
+    )
+
+
+def grounded_lead_in(generated: str, plan: AnswerPlan) -> tuple[str, list[str]]:
+    """The model's first sentence if it only restates the quotes, else ''. Also returns the
+    invented numbers/codes when those caused the rejection.
+
+    A lead-in is kept when: it is one complete sentence in the user's language; every
+    number and code in it is in the quotes; every content word is in the quotes or the
+    question; it adds at least one word from the quotes; and any negation or yes/no in it
+    is backed by the quotes. A small model's paraphrase fails one of these far more often
+    than it passes, and then the quotes speak for themselves under a fixed lead-in."""
+    text = _CITATION.sub("", generated or "").strip().strip('"').strip()
+    if not text or says_dont_know(text):
+        return "", []
+    first = _SENTENCE.split(" ".join(text.split()))[0]
+    complete = first.endswith((".", "!", "?", "。", "！", "？")) or len(first) < len(text)
+    if not complete or len(first) > MAX_LEAD_IN_CHARS or _PROMPT_ECHO.search(first):
+        return "", []
+    if (plan.lang == "zh") != (cjk_ratio(first) > 0.3):
+        return "", []
+    quoted = " ".join(q.text for q in plan.quotes)
+    invented = sorted(ungrounded_facts(first, quoted))
+    if invented:
+        return "", invented
+    words = set(tokens(first, drop_stopwords=True)) - META_WORDS
+    in_quotes = set(tokens(quoted))
+    in_question = set(tokens(plan.standalone_question))
+    if not words or not words <= in_quotes | in_question or not words & (in_quotes - in_question):
+        return "", []
+    polarity = {w for w in _POLARITY.findall(first.lower())}
+    if not polarity <= set(_POLARITY.findall(quoted.lower())):
+        return "", []
+    return first, []
+
+
+def _with_sources(
+    body: str, sources: list[Source], lang: str, *, abstained: bool, handoff: bool,
+    tier: str, model_text_used: bool = False, rejected: list[str] | None = None,
+) -> FinalAnswer:
+    line = render_sources(sources, lang)
+    text = f"{body}\n{line}" if line else body
+    return FinalAnswer(
+        text, body, sources, abstained, handoff, tier,  # type: ignore[arg-type]
+        model_text_used, rejected or [],
+    )
+
+
+def _dedupe(sources: list[Source]) -> list[Source]:
+    return list({s.doc: s for s in sources}.values())

@@ -1,0 +1,118 @@
+"""Answerability checks on the chosen evidence, beyond its similarity score.
+
+Owns two classic QA tests that a bi-encoder cannot make: the expected answer type (a "how
+much does it cost" question needs a price in the evidence, "how long" a duration, "how
+heavy" a weight...) and entity consistency (evidence for "the X's weight" must be about X,
+not about a Y named in its section heading). A failed check turns an answer into a hedge.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from kb.standalone import named_phrases
+from kb.text import normalize, tokens
+
+_NUM = (
+    r"(?:\d+(?:[.,:]\d+)*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
+    r"|a|an|half)"
+)
+_ZH_NUM = r"(?:\d+(?:\.\d+)?|[一二两三四五六七八九十百千半]+)"
+
+# type -> (question cues, evidence patterns); matched on normalized (NFKC, lowercase) text.
+ANSWER_TYPES: dict[str, tuple[str, str]] = {
+    "price": (
+        r"\b(cost|costs|price|prices|priced|fee|fees|pay|paying|expensive|cheap)\b"
+        r"|多少钱|价格|费用|收费|价钱|几块钱|多少元",
+        r"[£$€¥]\s?\d|\d\s?(eur|euros?|usd|gbp|pounds?|dollars?)\b|\bfree\b|no charge|免费"
+        r"|\d\s?(元|美元|欧元|英镑)",
+    ),
+    "duration": (
+        r"how long|how soon|how many (seconds|minutes|hours|days|weeks|months|years)"
+        r"|多久|多长时间|几天|多少天|几个月|多少年|几年|几分钟|几秒",
+        rf"\b{_NUM}[\s-]?(seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?"
+        r"|years?)\b|\b(lifetime|immediately|straight away|same day)\b"
+        rf"|{_ZH_NUM}\s?(秒|分钟|小时|天|周|个月|年)",
+    ),
+    "time_of_day": (
+        r"what time|\bwhen does\b.*\b(open|close)|opening (hours|times)|几点|营业时间",
+        r"\d{1,2}[:.]\d{2}|\d\s?(am|pm)\b|\d点",
+    ),
+    "weight": (
+        r"\bweigh|\bweight\b|how heavy|重量|多重|多少公斤",
+        r"\d\s?(kg|g|lbs?|kilos?|kilograms?|grams?|pounds?)\b|\d\s?(公斤|千克|克)",
+    ),
+    "speed": (
+        r"\bspeed\b|how fast|时速|速度",
+        r"\d\s?(km/h|kph|mph|m/s)\b|\d\s?(公里/小时|公里每小时)",
+    ),
+    "power": (
+        r"\bwatts?\b|wattage|power consumption|how much power|功率|耗电",
+        r"\d\s?(w|kw|kwh|watts?)\b|\d\s?(瓦|千瓦)",
+    ),
+    "distance": (
+        r"how (far|high|tall|wide|deep|big)|\bdistance\b|\brange\b|多远|多高|多宽|续航",
+        r"\d\s?(mm|cm|m|km|metres?|meters?|inch(es)?|ft|feet|miles?)\b|\d\s?(公里|千米|米|厘米)",
+    ),
+    "count": (
+        r"how many|多少个|几个|几次|多少次|多少台|多少",
+        rf"\b{_NUM}\b|{_ZH_NUM}",
+    ),
+}
+_HOW_MUCH = re.compile(r"how much")
+
+
+def expected_types(question: str) -> set[str]:
+    """The answer types a question asks for (empty when it does not ask for a quantity)."""
+    q = normalize(question)
+    found = {name for name, (cues, _) in ANSWER_TYPES.items() if re.search(cues, q)}
+    if _HOW_MUCH.search(q) and not found - {"count"}:
+        found.add("price")  # a bare "how much is X" asks for a price
+    if len(found) > 1:
+        found.discard("count")  # "how many days" wants a duration, not any number
+    return found
+
+
+def has_answer_type(evidence: str, types: set[str]) -> bool:
+    if not types:
+        return True
+    text = normalize(evidence)
+    return any(re.search(ANSWER_TYPES[t][1], text) for t in types)
+
+
+def entities_consistent(
+    question: str, unit: str, heading: str, title: str, is_name: Callable[[str], bool],
+    in_kb: Callable[[str], bool],
+) -> bool:
+    """False when the question names things and the evidence is about something else, or
+    names something the knowledge base never mentions."""
+    wanted = [set(tokens(p)) for p in named_phrases(question, is_name) if _distinctive(p)]
+    wanted = [w for w in wanted if w]
+    if not wanted:
+        return True
+    if any(not any(in_kb(t) for t in w) for w in wanted):
+        return False
+    if any(_mentions(w, f"{unit} {heading}") for w in wanted):
+        return True
+    # The section heading names a different thing: the unit is about that, not ours.
+    for phrase in named_phrases(heading):
+        if _distinctive(phrase, heading_phrase=True) and not any(
+            set(tokens(phrase)) & w for w in wanted
+        ):
+            return False
+    return any(_mentions(w, title) for w in wanted)
+
+
+def _mentions(wanted: set[str], text: str) -> bool:
+    have = set(tokens(text))
+    return len(wanted & have) * 2 >= len(wanted)
+
+
+def _distinctive(phrase: str, *, heading_phrase: bool = False) -> bool:
+    """Names worth checking: multi-word, code-like (has a digit) or, in a question, any
+    rare word of three letters or more. A heading's lone first word is just a heading."""
+    words = phrase.split()
+    if len(words) > 1 or any(ch.isdigit() for ch in phrase):
+        return True
+    return not heading_phrase and len(phrase) >= 3

@@ -1,0 +1,169 @@
+"""SupportDesk: the one object the bot and `kb eval` use to answer from the knowledge base.
+
+prepare() does everything before generation (standalone question, hybrid retrieval in the
+channel's sets, evidence, confidence tier, prompt); the caller runs the engine; finalize()
+checks and composes the reply. It also records answers and votes for the gaps report.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kb.answer import finalize_answer
+from kb.channels import parse_channel_sets, sets_for_channel
+from kb.checks import entities_consistent, expected_types, has_answer_type
+from kb.embedder import Embedder
+from kb.evidence import Evidence, idf_from_counts, quotes, select_evidence
+from kb.feedback import AnswerRecord, FeedbackStore, GapRow
+from kb.ingest import IngestReport, ingest_dir
+from kb.prompt import build_messages
+from kb.retrieval import Hit, Retriever
+from kb.standalone import make_standalone
+from kb.store import IndexStore
+from kb.text import detect_lang, proper_nouns
+from kb.types import AnswerPlan, FinalAnswer, Passage, Quote, Tier
+
+if TYPE_CHECKING:
+    from deskhand.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+class SupportDesk:
+    def __init__(
+        self, settings: Settings, store: IndexStore, embedder: Embedder,
+        feedback: FeedbackStore, engine: Any | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.embedder = embedder
+        self.feedback = feedback
+        self.engine = engine
+        self.retriever = Retriever(store, embedder)
+        self.bindings = parse_channel_sets(settings.kb_channel_sets)
+        self._names: set[str] | None = None  # words the KB writes capitalised (see proper_nouns)
+
+    @classmethod
+    def open(
+        cls, settings: Settings, engine: Any | None = None, *, index_path: Path | None = None,
+        kb_dir: Path | None = None, progress: bool = False, embedder: Embedder | None = None,
+    ) -> SupportDesk:
+        """Open the index (ingesting `kb_dir`, else KB_DIR when set) and load the embedder."""
+        embedder = embedder or Embedder(settings.kb_embedding_model)
+        store = IndexStore(index_path or settings.kb_index)
+        desk = cls(settings, store, embedder, FeedbackStore(settings.kb_feedback_db), engine)
+        source = kb_dir or settings.kb_dir
+        if source is not None:
+            desk.ingest(Path(source), progress=progress)
+        return desk
+
+    def close(self) -> None:
+        self.store.close()
+        self.feedback.close()
+
+    def ingest(self, kb_dir: Path, *, progress: bool = False) -> IngestReport:
+        report = ingest_dir(kb_dir, self.store, self.embedder, progress=progress)
+        self._names = None
+        return report
+
+    def sets_for(self, channel_id: str | None) -> frozenset[str] | None:
+        return sets_for_channel(channel_id, self.bindings, self.settings.kb_default_set)
+
+    # --- answering -----------------------------------------------------------------------
+    def prepare(
+        self, question: str, history: list[dict[str, str]] | None = None,
+        channel_id: str | None = None,
+    ) -> AnswerPlan:
+        """Everything before generation; see AnswerPlan."""
+        started = time.perf_counter()
+        s = self.settings
+        # 1) Language of the reply, and a question that stands without the thread.
+        lang = detect_lang(question)
+        standalone = make_standalone(question, history or [], self._is_name)
+        # 2) Hybrid retrieval in the channel's knowledge sets.
+        sets = self.sets_for(channel_id)
+        hits = self.retriever.search(standalone, sets=sets, k=s.kb_top_k)
+        # 3) The units that best answer it, and how strongly.
+        types = expected_types(standalone)
+        ranked = select_evidence(standalone, hits, self.embedder, self._idf,
+                                 has_type=lambda unit: has_answer_type(unit, types))
+        chosen = quotes(ranked)
+        confidence = chosen[0].score if chosen else 0.0
+        tier: Tier = (
+            "answer" if confidence >= s.kb_answer_min_score
+            else "hedge" if confidence >= s.kb_hedge_min_score
+            else "abstain"
+        )
+        notes = self._check(standalone, types, chosen) if tier == "answer" else ()
+        if notes:
+            tier = "hedge"
+        passages = [_passage(h) for h in hits]
+        by_id = {p.id: p for p in passages}
+        plan_quotes = [Quote(e.text, by_id[e.hit.passage.id], e.score) for e in chosen]
+        # 4) The prompt, only when the model has something to do.
+        messages = build_messages(standalone, lang, plan_quotes) if tier == "answer" else []
+        return AnswerPlan(
+            question, standalone, lang, sets, passages, plan_quotes if tier != "abstain" else [],
+            confidence, tier, messages, list({p.doc: p.source for p in passages}.values()),
+            time.perf_counter() - started, notes,
+        )
+
+    def finalize(self, plan: AnswerPlan, generated_text: str) -> FinalAnswer:
+        """The reply to show, after the grounding post-check."""
+        return finalize_answer(plan, generated_text, handoff_mention=self.settings.handoff_mention)
+
+    # --- feedback ------------------------------------------------------------------------
+    def log_answer(
+        self, plan: AnswerPlan, final: FinalAnswer, *, model: str, latency_s: float | None,
+        channel_id: str | None = None, user_id: str | None = None,
+    ) -> int:
+        """Record an answer that was shown; returns its id for the 👍/👎 buttons."""
+        passages = [
+            {"doc": p.doc, "title": p.title, "heading": p.heading, "score": round(p.score, 4)}
+            for p in plan.passages
+        ]
+        return self.feedback.add_answer(AnswerRecord(
+            plan.question, plan.standalone_question, plan.lang, final.tier, final.abstained,
+            final.text, passages, model, latency_s, channel_id, user_id,
+        ))
+
+    def record_feedback(self, answer_id: int, vote: int, user_id: str | None = None) -> None:
+        """Store a 👍 (+1) or 👎 (-1) on a logged answer."""
+        self.feedback.add_vote(answer_id, vote, user_id)
+
+    def report(self, limit: int = 20, since: float | None = None) -> list[GapRow]:
+        """Questions most often unanswered or voted down: the gaps to fill."""
+        return self.feedback.gaps(limit, since)
+
+    # --- helpers -------------------------------------------------------------------------
+    def _check(self, question: str, types: set[str], chosen: list[Evidence]) -> tuple[str, ...]:
+        """Reasons the best evidence may not answer the question (empty: it may)."""
+        notes = []
+        if not has_answer_type(chosen[0].text, types):
+            notes.append(f"no {'/'.join(sorted(types))} in the evidence")
+        best = chosen[0].hit.passage
+        if not entities_consistent(question, chosen[0].text, best.heading, best.title,
+                                   self._is_name, self._in_kb):
+            notes.append("the evidence is about something else")
+        return tuple(notes)
+
+    def _idf(self, terms: list[str]) -> dict[str, float]:
+        return idf_from_counts(self.store.doc_freqs(terms), self.store.count_passages(), terms)
+
+    def _is_name(self, word: str) -> bool:
+        """A word the knowledge base writes as a name (so a lowercase "cardiff" counts)."""
+        if self._names is None:
+            self._names = proper_nouns(self.store.passage_texts())
+        return word.lower() in self._names
+
+    def _in_kb(self, term: str) -> bool:
+        return bool(self.store.doc_freqs([term]))
+
+
+def _passage(hit: Hit) -> Passage:
+    p = hit.passage
+    return Passage(p.id, p.doc_path, p.kb_set, p.title, p.heading, p.url, p.text,
+                   hit.score, hit.dense, hit.lexical)

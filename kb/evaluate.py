@@ -1,0 +1,142 @@
+"""`kb eval`: run a question file through the bot's own path and score it.
+
+Owns the question-file format (that of sample-kb/questions.jsonl), the metrics (retrieval
+hit@1/hit@3 by document, answer accuracy by `must_include`, abstain accuracy on unanswerable
+items, latency) and their breakdown by kind and language. Every item goes through exactly
+desk.prepare -> engine.submit -> desk.finalize, as in Slack.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kb.desk import SupportDesk
+from kb.prompt import says_dont_know
+
+
+@dataclass(slots=True)
+class ItemResult:
+    id: str
+    kind: str
+    lang: str
+    answerable: bool
+    docs: list[str]  # distinct retrieved documents, best first
+    hit1: bool | None
+    hit3: bool | None
+    correct: bool  # answer accuracy (answerable) or abstain accuracy (unanswerable)
+    tier: str
+    model_text_used: bool
+    latency_s: float
+    answer: str = field(repr=False)
+
+
+def load_questions(path: Path) -> list[dict[str, Any]]:
+    items = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            try:
+                items.append(json.loads(line))
+            except json.JSONDecodeError as err:
+                raise ValueError(f"{path}:{n}: not JSON ({err})") from None
+    return items
+
+
+def match_text(text: str) -> str:
+    """The scorer's normal form: NFKC, lowercase, no Markdown * _ `, collapsed whitespace."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    for ch in "*_`":
+        text = text.replace(ch, "")
+    return " ".join(text.split())
+
+
+def is_dont_know(text: str) -> bool:
+    return says_dont_know(text)
+
+
+def run_item(desk: SupportDesk, engine: Any, item: dict[str, Any], params: Any) -> ItemResult:
+    started = time.perf_counter()
+    plan = desk.prepare(item["question"], item.get("turns") or [], None)
+    generated = ""
+    if plan.needs_generation:
+        generated = engine.submit(plan.messages, params).result().text
+    final = desk.finalize(plan, generated)
+    latency = time.perf_counter() - started
+    docs = list(dict.fromkeys(p.doc for p in plan.passages))
+    answer = match_text(final.text)
+    gold = [d for d in [item.get("doc"), *(item.get("alt_docs") or [])] if d]
+    answerable = bool(gold)
+    hit1 = hit3 = None
+    if answerable:
+        hit1 = any(_same_doc(d, g) for d in docs[:1] for g in gold)
+        hit3 = any(_same_doc(d, g) for d in docs[:3] for g in gold)
+        correct = all(match_text(s) in answer for s in item.get("must_include") or [])
+    else:
+        invented = any(match_text(s) in answer for s in item.get("must_not_include") or [])
+        correct = is_dont_know(final.text) and not invented
+    return ItemResult(
+        str(item.get("id")), str(item.get("kind", "")), str(item.get("lang", plan.lang)),
+        answerable, docs, hit1, hit3, correct, final.tier, final.model_text_used, latency,
+        final.text,
+    )
+
+
+def summarize(results: list[ItemResult]) -> dict[str, Any]:
+    """The figures `kb eval` prints, overall and by kind and language."""
+    out: dict[str, Any] = _figures(results)
+    out["by_kind"] = {k: _figures([r for r in results if r.kind == k])
+                      for k in sorted({r.kind for r in results})}
+    out["by_lang"] = {k: _figures([r for r in results if r.lang == k])
+                      for k in sorted({r.lang for r in results})}
+    lat = sorted(r.latency_s for r in results)
+    out["latency_s"] = {
+        "p50": round(_pct(lat, 50), 3), "p95": round(_pct(lat, 95), 3),
+        "mean": round(statistics.fmean(lat), 3) if lat else 0.0,
+    }
+    return out
+
+
+def _figures(results: list[ItemResult]) -> dict[str, Any]:
+    answerable = [r for r in results if r.answerable]
+    unanswerable = [r for r in results if not r.answerable]
+    tiers: dict[str, int] = {}
+    for r in results:
+        tiers[r.tier] = tiers.get(r.tier, 0) + 1
+    return {
+        "n": len(results),
+        "hit@1": _rate([bool(r.hit1) for r in answerable]),
+        "hit@3": _rate([bool(r.hit3) for r in answerable]),
+        "answer_accuracy": _rate([r.correct for r in answerable]),
+        "answer_n": len(answerable),
+        "confident_answer_accuracy": _rate([r.correct and r.tier == "answer" for r in answerable]),
+        "abstain_accuracy": _rate([r.correct for r in unanswerable]),
+        "abstain_n": len(unanswerable),
+        "tiers": tiers,
+    }
+
+
+def _rate(flags: list[bool]) -> float | None:
+    return round(sum(flags) / len(flags), 3) if flags else None
+
+
+def _pct(sorted_values: list[float], pct: float) -> float:
+    if not sorted_values:
+        return 0.0
+    k = (len(sorted_values) - 1) * pct / 100
+    lo, hi = int(k), min(int(k) + 1, len(sorted_values) - 1)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (k - lo)
+
+
+def _same_doc(retrieved: str, gold: str) -> bool:
+    """A gold `doc` names a file in the KB: its path, or just its name when it has no folder."""
+    gold = gold.replace("\\", "/")
+    return retrieved == gold or ("/" not in gold and retrieved.rsplit("/", 1)[-1] == gold)
+
+
+def result_rows(results: list[ItemResult]) -> list[dict[str, Any]]:
+    return [asdict(r) for r in results]

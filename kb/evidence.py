@@ -1,0 +1,101 @@
+"""Evidence selection: the passage units (sentences, list items, table rows) that best answer
+the standalone question, and how strongly the best of them does.
+
+Owns the unit score: dense similarity (unit alone and with its title/heading) blended with
+IDF-weighted coverage of the question's terms and the passage's retrieval rank. The dense
+part weighs less for CJK questions, where the English embedder carries little signal.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from kb.embedder import Embedder
+from kb.ingest import passage_context
+from kb.retrieval import Hit
+from kb.text import cjk_ratio, is_cjk, split_units, tokens
+
+MAX_QUOTES = 2
+SECOND_QUOTE_MARGIN = 0.1  # quote a runner-up unit only when it scores this close to the best
+TYPE_PENALTY = 0.15
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    text: str  # verbatim unit from the passage
+    hit: Hit  # the passage it came from
+    score: float  # blended score (roughly 0..1.3)
+    dense: float  # cosine(question, unit with its heading)
+    coverage: float  # IDF-weighted share of the question's terms found in unit + heading
+
+
+def select_evidence(
+    question: str,
+    hits: list[Hit],
+    embedder: Embedder,
+    idf: Callable[[list[str]], dict[str, float]],
+    *,
+    max_passages: int = 4,
+    has_type: Callable[[str], bool] | None = None,
+) -> list[Evidence]:
+    """Rank the units of the top passages, best first. `has_type` tells whether a unit holds
+    the kind of value the question asks for (a price, a duration...); units without it drop
+    by TYPE_PENALTY, as in classic answer-type filtering."""
+    hits = hits[:max_passages]
+    units = [(u, h) for h in hits for u in split_units(h.passage.text)]
+    if not units:
+        return []
+    # 1) Dense: the unit alone and the unit in its context, against the question.
+    contexts = [passage_context(h.passage.title, h.passage.heading) for _, h in units]
+    qvec = embedder.encode([question])[0]
+    alone = embedder.encode([u for u, _ in units]) @ qvec
+    situated_texts = [f"{c}: {u}" for c, (u, _) in zip(contexts, units, strict=True)]
+    situated = embedder.encode(situated_texts) @ qvec
+    # 2) Lexical: IDF-weighted coverage of the question's terms.
+    q_terms = sorted(set(tokens(question, drop_stopwords=True)))
+    weights = idf(q_terms)
+    total = sum(weights.values()) or 1.0
+    top_score = hits[0].score or 1.0
+    w_dense = 1.0 - 0.7 * cjk_ratio(question)
+    ranked = []
+    for (unit, hit), ctx, a, b in zip(units, contexts, alone, situated, strict=True):
+        have = set(tokens(f"{ctx} {unit}"))
+        coverage = sum(w for t, w in weights.items() if t in have) / total
+        dense = float(0.5 * a + 0.5 * b)
+        w_cover = 0.3 + 0.5 * (1 - w_dense)
+        score = w_dense * dense + w_cover * coverage + 0.1 * hit.score / top_score
+        if has_type is not None and not has_type(unit):
+            score -= TYPE_PENALTY
+        ranked.append(Evidence(unit, hit, score, dense, coverage))
+    ranked.sort(key=lambda e: e.score, reverse=True)
+    return ranked
+
+
+def quotes(ranked: list[Evidence]) -> list[Evidence]:
+    """The units to quote: the best, plus a close runner-up that adds something."""
+    if not ranked:
+        return []
+    chosen = [ranked[0]]
+    for ev in ranked[1:]:
+        if len(chosen) >= MAX_QUOTES or ev.score < ranked[0].score - SECOND_QUOTE_MARGIN:
+            break
+        if ev.text not in chosen[0].text:
+            chosen.append(ev)
+    return chosen
+
+
+def idf_from_counts(
+    doc_freqs: dict[str, int], n_passages: int, terms: list[str]
+) -> dict[str, float]:
+    """Smoothed IDF. A word the knowledge base never uses still counts (it may be the point
+    of the question), at the weight of a word seen once; a CJK bigram it never uses is
+    dropped (most such bigrams straddle two words and mean nothing)."""
+    n = max(n_passages, 1)
+    return {
+        t: math.log(1.0 + n / (1.0 + max(doc_freqs.get(t, 0), 1)))
+        for t in terms
+        if doc_freqs.get(t, 0) or not is_cjk(t)
+    }
+

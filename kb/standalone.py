@@ -1,0 +1,88 @@
+"""Make the latest message of a thread stand alone, so retrieval sees what "it" refers to.
+
+Owns a rule-based rewrite (a 135M model rewrites unreliably): when the question leans on
+earlier turns (a pronoun, or no named thing of its own), the most recent named things from
+the thread (capitalised product-like phrases, or words the knowledge base itself uses
+rarely) replace the first pronoun or are appended. Pure: the caller passes the vocabulary.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from kb.text import STOPWORDS, cjk_ratio, tokens
+
+_EN_PRONOUN = re.compile(
+    r"\b(it|its|it's|this|that|these|those|they|them|their|this one|that one|the same)\b", re.I
+)
+_ZH_PRONOUN = re.compile("它们|它的|它|这个|那个|这款|那款|该产品|这台|那台|这辆|那辆|上面")
+# Capitalised or code-like words in a row: "Pebblewren E5", "Tune Club Plus", "R7".
+_NAMED = re.compile(
+    r"(?:\b(?:[A-Z][\w'-]*|[a-zA-Z]*\d[\w-]*)\b)(?:[ \t]+(?:[A-Z][\w'-]*|[a-zA-Z]*\d[\w-]*)\b)*"
+)
+_SENTENCE_START_FILLERS = {"i", "i'm", "im", "hello", "hi", "hey", "thanks", "ok", "okay", "great",
+                           "happy", "what", "how", "can", "does", "is", "my", "the", "a", "we"}
+
+
+def named_phrases(text: str, is_rare: Callable[[str], bool] | None = None) -> list[str]:
+    """Product-like names in `text`, in order: capitalised or digit-bearing runs of words,
+    and (when `is_rare` is given) lowercase words the knowledge base uses rarely."""
+    found: list[str] = []
+    for m in _NAMED.finditer(text):
+        words = m.group().split()
+        while words and words[0].lower().strip("'") in _SENTENCE_START_FILLERS:
+            words = words[1:]
+        phrase = " ".join(words)
+        if len(words) == 1 and words[0][:1].isdigit():
+            continue  # a number or a measurement ("178cm"), not a name
+        if phrase and (len(words) > 1 or not words[0].isalpha() or len(words[0]) > 2):
+            found.append(phrase)
+    if is_rare is not None:
+        seen = {t for p in found for t in tokens(p)}
+        for word in re.findall(r"[^\W_]+", text):
+            low = word.lower()
+            if low not in STOPWORDS and low not in seen and is_rare(low) and word not in found:
+                found.append(word)
+                seen.add(low)
+    return found
+
+
+def make_standalone(
+    question: str, history: list[dict], is_rare: Callable[[str], bool] | None = None
+) -> str:
+    """The question rewritten to carry the thread's subject when it depends on it."""
+    question = question.strip()
+    if not history:
+        return question
+    own = named_phrases(question, is_rare)
+    zh = cjk_ratio(question) > 0.3
+    pronoun = (_ZH_PRONOUN if zh else _EN_PRONOUN).search(question)
+    if own and not pronoun:
+        return question
+    subject = _thread_subject(history, is_rare, exclude=own)
+    if not subject:
+        return question
+    if pronoun and not zh and pronoun.group(1).lower() in ("it", "this", "that", "them", "they"):
+        start, end = pronoun.span()
+        return f"{question[:start]}the {subject}{question[end:]}"
+    if pronoun and zh:
+        start, end = pronoun.span()
+        return f"{question[:start]}{subject}{question[end:]}"
+    return f"{question} ({subject})"
+
+
+def _thread_subject(
+    history: list[dict], is_rare: Callable[[str], bool] | None, exclude: list[str]
+) -> str:
+    """The named things of the most recent turn that has any, users' turns first."""
+    skip = {p.lower() for p in exclude}
+    for role in ("user", "assistant"):
+        for turn in reversed(history):
+            if turn.get("role") != role:
+                continue
+            names = [p for p in named_phrases(str(turn.get("content", "")), is_rare)
+                     if p.lower() not in skip]
+            if names:
+                return " ".join(dict.fromkeys(names))
+    return ""

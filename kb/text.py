@@ -1,0 +1,157 @@
+"""Text helpers shared by indexing, retrieval and answering: pure functions, no I/O.
+
+Owns Unicode normalisation, language detection, the lexical token stream (light English
+stemming, CJK character bigrams), splitting passages into quotable units, and pulling the
+numbers and codes out of a text for the grounding post-check.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+CJK_RANGES = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
+_CJK_CHAR = re.compile(f"[{CJK_RANGES}]")
+_TOKEN = re.compile(f"[{CJK_RANGES}]+|[^\\W_]+", re.UNICODE)
+_HAN_ONLY = re.compile("[\u3400-\u4dbf\u4e00-\u9fff]")
+
+_STOPWORDS = """a an the and or but if then so of to in on at by for with from about as into
+onto over
+under is are was were be been being am do does did doing have has had having i me my
+mine we us our you your yours he him his she her it its they them their this that these
+those there here what which who whom whose when where why how can could would should
+will shall may might must need just also too very any some much many more most not no
+yes please hi hello thanks thank ok okay im ive id dont cant whats hows wheres thats
+theres get got go going anything something thing things one let know want like tell s t"""
+STOPWORDS = frozenset(_STOPWORDS.split())
+
+_SUFFIXES = (
+    ("ational", "ate"), ("ization", "ize"), ("fulness", "ful"), ("iveness", "ive"),
+    ("ousness", "ous"), ("ies", "y"), ("ied", "y"), ("sses", "ss"), ("ing", ""), ("edly", ""),
+    ("ed", ""), ("ly", ""), ("es", ""), ("s", ""),
+)
+
+
+def normalize(text: str) -> str:
+    """NFKC, lowercase, collapse whitespace: the form every comparison in kb/ uses."""
+    return " ".join(unicodedata.normalize("NFKC", text).lower().split())
+
+
+def stem(word: str) -> str:
+    """A light English suffix stripper: enough to match plurals and -ing/-ed forms."""
+    if len(word) <= 3 or not word.isascii() or not word.isalpha():
+        return word
+    for suffix, repl in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) + len(repl) >= 3:
+            if suffix == "s" and word.endswith(("ss", "us", "is")):
+                return word
+            if suffix == "es" and not word.endswith(("sses", "xes", "zes", "ches", "shes")):
+                return word[:-1]  # "codes" -> "code", but "boxes" -> "box"
+            return word[: len(word) - len(suffix)] + repl
+    return word
+
+
+def tokens(text: str, *, drop_stopwords: bool = False) -> list[str]:
+    """Lexical tokens: stemmed words and numbers; runs of CJK characters become bigrams."""
+    out: list[str] = []
+    for match in _TOKEN.finditer(normalize(text)):
+        run = match.group()
+        if _CJK_CHAR.match(run):
+            out.extend([run] if len(run) == 1 else [run[i : i + 2] for i in range(len(run) - 1)])
+        elif not (drop_stopwords and run in STOPWORDS):
+            out.append(stem(run))
+    return out
+
+
+def is_cjk(token: str) -> bool:
+    return bool(token) and bool(_CJK_CHAR.match(token))
+
+
+def cjk_ratio(text: str) -> float:
+    """Share of letters that are CJK characters (0.0 for text without letters)."""
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return 0.0
+    return sum(1 for c in letters if _CJK_CHAR.match(c)) / len(letters)
+
+
+def detect_lang(text: str) -> str:
+    """'zh' when Han characters carry the message, else 'en' (the only two templates we ship)."""
+    han = len(_HAN_ONLY.findall(text))
+    latin = sum(1 for c in text if c.isascii() and c.isalpha())
+    return "zh" if han and han * 2 >= latin * 0.5 else "en"
+
+
+# --- quotable units -----------------------------------------------------------------------
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"“(\[*]?[A-Z0-9])|(?<=[。！？；])")
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+")
+
+
+def split_units(text: str, max_chars: int = 400) -> list[str]:
+    """Split passage text into units a reader can quote alone: list items, table rows
+    (already flattened to one line each) and sentences of paragraphs."""
+    units: list[str] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        if _LIST_ITEM.match(line):
+            item = _LIST_ITEM.sub("", line)
+            units.extend([item] if len(item) <= max_chars else _sentences(item))
+        else:
+            units.extend(_sentences(line))
+    return [u for u in units if len(u) > 1]
+
+
+def _sentences(paragraph: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE_END.split(paragraph) if s and s.strip()]
+
+
+# --- numbers and codes (the grounding post-check) ------------------------------------------
+
+_NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
+_CODE = re.compile(  # letters and digits together: W41, GB-CL7, SK-H13
+    r"\b(?=[A-Za-z0-9-]*\d)(?=[A-Za-z0-9-]*[A-Za-z])[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*\b"
+)
+
+
+def numbers_and_codes(text: str) -> set[str]:
+    """Every number (digits with . , : inside) and alphanumeric code (W41, GB-CL) in text."""
+    norm = unicodedata.normalize("NFKC", text)
+    found = {m.group().replace(",", "") for m in _NUMBER.finditer(norm)}
+    found |= {m.group().lower() for m in _CODE.finditer(norm)}
+    return found
+
+
+def ungrounded_facts(answer: str, sources: str) -> set[str]:
+    """Numbers and codes in `answer` that appear nowhere in `sources`."""
+    have = numbers_and_codes(sources)
+    # A bare number that is part of a longer one ("30" of "09:30") is grounded too.
+    have |= set(re.findall(r"\d+", unicodedata.normalize("NFKC", sources)))
+    return numbers_and_codes(answer) - have
+
+
+# --- names the knowledge base writes capitalised ---------------------------------------------
+
+def proper_nouns(texts: list[str]) -> set[str]:
+    """Lowercased words the texts write capitalised more often than not, away from the start
+    of a sentence, line or list item: product, place and plan names ("Cardiff", "GX")."""
+    capital: dict[str, int] = {}
+    lower: dict[str, int] = {}
+    for text in texts:
+        for line in text.splitlines():
+            prev = ""
+            for word in re.findall(r"[^\W_][\w'-]*|[^\w\s]", line):
+                initial = prev in ("", ".", "!", "?", ":", ";", "-", "*", "|", ">", "•")
+                if word[0].isalpha() and not initial:
+                    key = word.lower()
+                    if word[0].isupper():
+                        capital[key] = capital.get(key, 0) + 1
+                    else:
+                        lower[key] = lower.get(key, 0) + 1
+                prev = word if not word[0].isalnum() else "w"
+    return {
+        w for w, n in capital.items()
+        if n > lower.get(w, 0) and len(w) >= 2 and w not in STOPWORDS
+    }
