@@ -127,7 +127,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="random weights of this size with the default tokenizer (GPU checks)",
     )
     parser.add_argument("--skip-fp32", action="store_true", help="skip phase (2)")
-    parser.add_argument("--peer", choices=["llama-cpp"], default=None)
+    parser.add_argument(
+        "--peer",
+        choices=["llama-cpp", "hf-cb"],
+        action="append",
+        default=[],
+        help="also measure llama.cpp or transformers' continuous batching",
+    )
+    parser.add_argument(
+        "--tokenizer",
+        default=None,
+        help="with --random-model: a tokenizer directory instead of MODEL's",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     report = run(args)
@@ -159,16 +170,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     use_threads(device, threads)
     cpu_threads = threads if device.type == "cpu" else None
     started = time.perf_counter()
-    loaded = load_model(
-        resolve_source(settings.model),
-        device=device,
-        dtype=choose_dtype("float32", device),
-        cache_dir=settings.cache_dir,
-    )
-    tokenizer, model, name = loaded.tokenizer, loaded.model, loaded.source.name
-    if args.random_model:
+    source = resolve_source(settings.model)
+    if args.random_model:  # no weights travel: a model of that size with random weights
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(args.tokenizer or source.location)
         model = random_llama(len(tokenizer), args.random_model, device=str(device), dtype="float32")
         name = f"random-llama-{args.random_model}"
+    else:
+        fp32 = choose_dtype("float32", device)
+        loaded = load_model(source, device=device, dtype=fp32, cache_dir=settings.cache_dir)
+        tokenizer, model, name = loaded.tokenizer, loaded.model, loaded.source.name
     load_s = time.perf_counter() - started
     eos = model.generation_config.eos_token_id
     eos_ids = [eos] if isinstance(eos, int) else list(eos or [])
@@ -231,13 +243,23 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         report[f"c{level}_tok_s"] = round(result["tok_s"], 1)
         report[f"c{level}_ttft_p95_s"] = round(result["ttft_p95_s"], 3)
 
-    if args.peer == "llama-cpp":
-        from engine.peer import llama_cpp_tok_s
+    if "llama-cpp" in args.peer:
+        from engine.model.peers import llama_cpp_tok_s
 
-        peer = llama_cpp_tok_s(loaded.source.location, conversations, n)
-        report["peer"] = "llama-cpp-python (sequential)"
+        peer = llama_cpp_tok_s(source.location, conversations, n, threads)
+        report["peer"] = "llama-cpp-python, one request at a time"
         report["peer_tok_s"] = round(peer, 1)
         report["vs_peer"] = round(default["tok_s"] / peer, 2)
+    if "hf-cb" in args.peer:
+        from engine.model.peers import hf_continuous_batching_tok_s
+
+        try:
+            hf_cb = hf_continuous_batching_tok_s(default_model, prompts, n)
+        except Exception as err:  # a peer failing must not lose the engine's figures
+            report["hf_continuous_batching_error"] = f"{err.__class__.__name__}: {err}"[:300]
+        else:
+            report["hf_continuous_batching_tok_s"] = round(hf_cb, 1)
+            report["vs_hf_continuous_batching"] = round(default["tok_s"] / hf_cb, 2)
 
     if device.type == "cuda":
         report["peak_gpu_mb"] = peak_gpu_mb(device)

@@ -25,6 +25,7 @@ def make_tiny_engine(
     default_timeout_s: float | None = None,
     runner_class: Any = None,
     dtype: str = "float64",
+    device: str = "cpu",
 ) -> Engine:
     """A started engine over a fresh tiny model (shut it down when done).
 
@@ -35,7 +36,7 @@ def make_tiny_engine(
     from engine.model.runner import ModelRunner
 
     tokenizer = make_byte_tokenizer()
-    model = make_tiny_model(len(tokenizer), seed=seed, dtype=dtype)
+    model = make_tiny_model(len(tokenizer), seed=seed, dtype=dtype).to(device)
     runner = (runner_class or ModelRunner)(
         model, name="tiny-llama", max_rows=max_running, context_window=context_window
     )
