@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     top_p: float = Field(1.0, gt=0.0, le=1.0)
     request_timeout_s: float = Field(120.0, gt=0)
+    cuda_graphs: bool = Field(True, description="record decode steps as CUDA graphs on a GPU")
     cache_dir: Path = Field(Path.home() / ".cache" / "deskhand")
     log_level: str = "INFO"
 
@@ -62,6 +63,8 @@ class Settings(BaseSettings):
     reply_timeout_s: float = Field(180.0, gt=0)
     dm_history_limit: int = Field(10, ge=1)
     stream_mode: Literal["auto", "native", "update"] = "auto"
+    stream_update_interval_s: float = Field(1.0, ge=0.2, description="min gap between edits")
+    stream_max_age_s: float = Field(240.0, gt=0, description="then chat.update takes over")
 
     # --- knowledge base -----------------------------------------------------------------
     kb_dir: Path | None = None

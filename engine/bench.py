@@ -103,12 +103,23 @@ def _percentile(sorted_values: Sequence[float], q: float) -> float:
 
 
 def _engine_over(
-    model: Any, tokenizer: Any, eos: list[int], rows: int, context: int, threads: int | None
+    model: Any,
+    tokenizer: Any,
+    eos: list[int],
+    rows: int,
+    context: int,
+    threads: int | None,
+    cuda_graphs: bool = True,
 ) -> Engine:
     from engine.model.runner import ModelRunner
 
     runner = ModelRunner(
-        model, name="bench", max_rows=rows, context_window=context, threads=threads
+        model,
+        name="bench",
+        max_rows=rows,
+        context_window=context,
+        threads=threads,
+        cuda_graphs=cuda_graphs,
     )
     config = EngineConfig(max_running=rows, max_queue=rows)
     return Engine(runner, tokenizer, config, eos_token_ids=eos, info=runner.info)
@@ -127,6 +138,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="random weights of this size with the default tokenizer (GPU checks)",
     )
     parser.add_argument("--skip-fp32", action="store_true", help="skip phase (2)")
+    parser.add_argument(
+        "--compare-eager",
+        action="store_true",
+        help="on CUDA, also run the concurrency levels without CUDA graphs",
+    )
     parser.add_argument(
         "--peer",
         choices=["llama-cpp", "hf-cb"],
@@ -222,7 +238,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     # (3) the engine in its default configuration
     default_model = clone_as(model, str(default_dtype).removeprefix("torch."))
     engine = _engine_over(default_model, tokenizer, eos_ids, len(prompts), context, cpu_threads)
-    run_engine(engine, conversations[:2], SamplingParams(max_new_tokens=4))  # warm-up
+    if device.type == "cuda":  # warm-up: record the CUDA graphs for these shapes
+        run_engine(engine, conversations, params)
+    run_engine(engine, conversations[:2], SamplingParams(max_new_tokens=4))
     default = run_engine(engine, conversations, params)
     engine.shutdown()
     report["engine_tok_s"] = round(default["tok_s"], 1)
@@ -234,14 +252,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         report["identical_outputs_default_dtype"] = f"{same}/{len(prompts)}"
 
     # extra concurrency levels (e.g. 1,16,64 on a GPU)
+    variants = [("", True)] + ([("_eager", False)] if args.compare_eager else [])
     for level in [int(c) for c in args.concurrency.split(",") if c.strip()]:
         many = build_prompts(level)
-        engine = _engine_over(default_model, tokenizer, eos_ids, level, context, cpu_threads)
-        run_engine(engine, many[: min(level, 4)], SamplingParams(max_new_tokens=4))
-        result = run_engine(engine, many, params)
-        engine.shutdown()
-        report[f"c{level}_tok_s"] = round(result["tok_s"], 1)
-        report[f"c{level}_ttft_p95_s"] = round(result["ttft_p95_s"], 3)
+        for suffix, graphs in variants:
+            engine = _engine_over(
+                default_model, tokenizer, eos_ids, level, context, cpu_threads, graphs
+            )
+            # warm-up: on a GPU the same shapes (records the CUDA graphs), else a short run
+            warm = many if device.type == "cuda" else many[: min(level, 4)]
+            run_engine(engine, warm, params if device.type == "cuda" else SamplingParams(4))
+            result = run_engine(engine, many, params)
+            engine.shutdown()
+            report[f"c{level}{suffix}_tok_s"] = round(result["tok_s"], 1)
+            report[f"c{level}{suffix}_ttft_p95_s"] = round(result["ttft_p95_s"], 3)
 
     if "llama-cpp" in args.peer:
         from engine.model.peers import llama_cpp_tok_s

@@ -40,6 +40,7 @@ def start_engine(settings: Any) -> Engine:
         max_rows=max_running,
         context_window=settings.max_context_tokens,
         threads=threads if device.type == "cpu" else None,
+        cuda_graphs=settings.cuda_graphs,
     )
     config = EngineConfig(
         max_running=max_running,

@@ -16,8 +16,8 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 python3 -c "import torch, transformers; print('torch', torch.__version__, 'transformers', transformers.__version__)"
 python3 -m pytest tests/engine/test_gpu.py -q --noconftest -p no:cacheprovider 2>&1 | tail -4 | tee "$OUT/gpu-tests.txt"
 for size in ${SIZES:-1b}; do
-  DEVICE=cuda timeout ${BENCH_TIMEOUT:-300} python3 -m deskhand.cli bench engine --random-model "$size" \
-    --tokenizer .gpu/tokenizer --concurrency 1,16,64 ${PEERS:---peer hf-cb} --json 2>"$OUT/bench-$size.err" \
+  MODEL=.gpu/tokenizer DEVICE=cuda timeout ${BENCH_TIMEOUT:-300} python3 -m deskhand.cli bench engine --random-model "$size" \
+    --tokenizer .gpu/tokenizer --concurrency 1,16,64 --compare-eager ${PEERS:---peer hf-cb} --json 2>"$OUT/bench-$size.err" \
     | tee "$OUT/bench-$size.json"
   tail -3 "$OUT/bench-$size.err"
 done

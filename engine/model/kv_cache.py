@@ -46,6 +46,7 @@ class SlotKVCache(Cache):
         self._row_count = 0
         self._write_columns: torch.Tensor | None = None  # (n,) decode write column per row
         self._read_columns = 0
+        self.generation = 0  # bumped whenever the buffers are reallocated
 
     def _empty(self, rows: int, columns: int) -> torch.Tensor:
         shape = (rows, self.kv_heads, columns, self.head_dim)
@@ -70,13 +71,7 @@ class SlotKVCache(Cache):
                 grown[: self.rows, :, : self.columns] = old
                 buffers[i] = grown
         self.rows, self.columns = new_rows, new_columns
-
-    def shrink(self, columns: int) -> None:
-        """Give back memory when the batch empties (keeps at least the initial size)."""
-        if columns < self.columns:
-            self.columns = max(columns, 1)
-            self.keys = [self._empty(self.rows, self.columns) for _ in range(self.num_layers)]
-            self.values = [self._empty(self.rows, self.columns) for _ in range(self.num_layers)]
+        self.generation += 1
 
     def move_row(self, src: int, dst: int, length: int) -> None:
         """Copy row `src`'s first `length` columns into row `dst` (used to keep rows compact)."""

@@ -7,8 +7,9 @@ request at a time as its Python API serves them; and transformers' own continuou
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import torch
@@ -45,14 +46,8 @@ def llama_cpp_tok_s(
             "the llama.cpp peer needs llama-cpp-python: `.venv/bin/pip install llama-cpp-python` "
             "(it compiles llama.cpp, about 10 minutes on 2 cores)"
         ) from err
-    llm = Llama(
-        model_path=gguf_path,
-        n_ctx=2048,
-        n_threads=threads,
-        n_batch=512,
-        verbose=False,
-        **_without_extra_buffer_types(Llama),
-    )
+    with _without_extra_buffer_types():
+        llm = Llama(model_path=gguf_path, n_ctx=2048, n_threads=threads, verbose=False)
     eos = llm.token_eos()
     never_stop = {eos: -1e9}  # generate exactly `new_tokens`, as the engine run does
     llm.create_chat_completion(conversations[0], max_tokens=4, temperature=0.0)  # warm-up
@@ -65,9 +60,25 @@ def llama_cpp_tok_s(
     return tokens / (time.perf_counter() - started)
 
 
-def _without_extra_buffer_types(llama_class: Any) -> dict[str, Any]:
-    # ggml's AMX matmul (an "extra buffer type") crashed on these CPUs; turn it off if we can.
-    import inspect
+@contextlib.contextmanager
+def _without_extra_buffer_types() -> Iterator[None]:
+    """Load with ggml's "extra buffer types" (its AMX weight repacking) off.
 
-    params = inspect.signature(llama_class.__init__).parameters
-    return {"use_extra_bufts": False} if "use_extra_bufts" in params else {}
+    llama.cpp's default AMX build crashed in ggml's AMX matmul on these CPUs; the Python API
+    does not expose the switch, so the default model parameters are patched while loading.
+    """
+    import llama_cpp.llama_cpp as llama_cpp  # the module llama_cpp.Llama reads it from
+
+    original = llama_cpp.llama_model_default_params
+
+    def patched() -> Any:
+        params = original()
+        if hasattr(params, "use_extra_bufts"):
+            params.use_extra_bufts = False
+        return params
+
+    llama_cpp.llama_model_default_params = patched
+    try:
+        yield
+    finally:
+        llama_cpp.llama_model_default_params = original

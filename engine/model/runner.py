@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
+from engine.model.cuda_graphs import DecodeGraphs
 from engine.model.kv_cache import SlotKVCache
 from engine.model.sampling import RowSampler, sample_next
 from engine.types import SamplingParams
@@ -43,6 +44,7 @@ class ModelRunner:
         max_rows: int,
         context_window: int,
         threads: int | None = None,
+        cuda_graphs: bool = True,
     ) -> None:
         self.model = model.eval()
         self.threads = threads
@@ -70,6 +72,14 @@ class ModelRunner:
         self._cache_kwarg = "cache" if "cache" in params else "past_key_values"
         self.lengths: list[int] = []  # tokens held in the cache, per row
         self.samplers: list[RowSampler] = []
+        self.graphs: DecodeGraphs | None = None
+        if cuda_graphs and self.device.type == "cuda":
+            self.graphs = DecodeGraphs(
+                self._decode_forward,
+                max_rows=max_rows,
+                max_columns=self.context_window,
+                device=self.device,
+            )
         self.info = RunnerInfo(
             name=name,
             device=str(self.device),
@@ -131,21 +141,32 @@ class ModelRunner:
         """Feed each row its last token; return each row's next token."""
         count = self.num_rows
         assert len(last_tokens) == count, "one token per running row"
-        lengths = torch.tensor(self.lengths, device=self.device)  # (n,)
         read = max(self.lengths) + 1
-        self.cache.reserve(count, read)
-        mask = torch.arange(read, device=self.device)[None, :] <= lengths[:, None]  # (n, read)
-        self.cache.prepare_decode(count, lengths, read)
-        hidden = self.decoder(
-            input_ids=torch.tensor(last_tokens, device=self.device)[:, None],
-            attention_mask=mask[:, None, None, :],
-            position_ids=lengths[:, None],
-            use_cache=True,
-            **{self._cache_kwarg: self.cache},
-        ).last_hidden_state  # (n, 1, hidden)
-        logits = self.lm_head(hidden[:, 0]).float()  # (n, vocab)
+        if self.graphs is not None:
+            self.cache.reserve(*self.graphs.bucket(count, read))
+            logits = self.graphs.logits(last_tokens, self.lengths, self.cache.generation)
+        else:
+            self.cache.reserve(count, read)
+            positions = torch.tensor(self.lengths, device=self.device)[:, None]  # (n, 1)
+            readable = torch.arange(read, device=self.device)[None, :] <= positions  # (n, read)
+            ids = torch.tensor(last_tokens, device=self.device)[:, None]
+            logits = self._decode_forward(ids, positions, readable[:, None, None, :], count, read)
         self.lengths = [n + 1 for n in self.lengths]
         return sample_next(logits, self.samplers)
+
+    def _decode_forward(
+        self, ids: torch.Tensor, positions: torch.Tensor, mask: torch.Tensor, rows: int, read: int
+    ) -> torch.Tensor:
+        """One token per row at its own position; (rows, vocab) float logits."""
+        self.cache.prepare_decode(rows, positions[:, 0], read)
+        hidden = self.decoder(
+            input_ids=ids,
+            attention_mask=mask,
+            position_ids=positions,
+            use_cache=True,
+            **{self._cache_kwarg: self.cache},
+        ).last_hidden_state  # (rows, 1, hidden)
+        return self.lm_head(hidden[:, 0]).float()
 
     def remove(self, row: int) -> None:
         """Drop a row; the last row moves into its place (the caller mirrors this)."""

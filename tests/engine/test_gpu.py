@@ -33,6 +33,7 @@ def test_batched_greedy_matches_generate_alone_on_cuda() -> None:
         for conversation, result in zip(conversations, results, strict=True):
             expected = generate_one(model, engine.chat.encode(conversation), 32, None)
             assert result.token_ids == expected
+        assert engine.runner.graphs is not None and engine.runner.graphs.graphs  # replayed
     finally:
         engine.shutdown()
 
