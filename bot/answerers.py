@@ -1,0 +1,147 @@
+"""The seam between Slack and what an answer is made of: prepare → (engine streams) → finalize.
+
+`ChatAnswerer` answers from the conversation alone (system prompt + the trimmed thread);
+`KnowledgeAnswerer` answers through kb's SupportDesk (grounding, sources, abstain, feedback).
+`open_answerer` picks one at start-up; the pipeline never knows which one it holds.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from bot.conversation import Conversation, fit_to_window
+from bot.types import FinalReply, Question, Source
+from engine import ChatMessage, Completion, Engine
+
+if TYPE_CHECKING:
+    from deskhand.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+PROMPT_MARGIN_TOKENS = 8  # the chat template's closing tokens and rounding
+
+
+@dataclass(slots=True)
+class Plan:
+    """What to generate for one question (no messages: nothing to generate)."""
+
+    messages: list[ChatMessage]
+    stream: bool  # show the model's text while it is written
+    max_new_tokens: int
+    omitted_turns: int = 0  # older turns left out to fit the context window
+    state: Any = field(default=None)  # the answerer's own plan (e.g. kb's AnswerPlan)
+
+
+class Answerer(Protocol):
+    name: str
+    keeps_feedback: bool
+
+    def prepare(self, question: Question, conversation: Conversation) -> Plan: ...
+
+    def finalize(
+        self, question: Question, plan: Plan, completion: Completion | None
+    ) -> FinalReply: ...
+
+    def record_feedback(self, answer_ref: str, vote: int, user_id: str) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+class ChatAnswerer:
+    """A plain assistant: the system prompt and the conversation, trimmed to the window."""
+
+    name = "chat"
+    keeps_feedback = False
+
+    def __init__(self, engine: Engine, *, system_prompt: str, max_new_tokens: int) -> None:
+        self.engine = engine
+        self.system_prompt = system_prompt
+        self.max_new_tokens = max(1, min(max_new_tokens, engine.context_window // 2))
+
+    def prepare(self, question: Question, conversation: Conversation) -> Plan:
+        budget = self.engine.context_window - self.max_new_tokens - PROMPT_MARGIN_TOKENS
+        system: ChatMessage = {"role": "system", "content": self.system_prompt}
+        messages, omitted = fit_to_window(
+            system, conversation.turns, self.engine.count_tokens, budget
+        )
+        return Plan(
+            messages, stream=True, max_new_tokens=self.max_new_tokens, omitted_turns=omitted
+        )
+
+    def finalize(self, question: Question, plan: Plan, completion: Completion | None) -> FinalReply:
+        return FinalReply(text=completion.text if completion else "")
+
+    def record_feedback(self, answer_ref: str, vote: int, user_id: str) -> bool:
+        logger.info("feedback %+d from %s (not stored: no knowledge base)", vote, user_id)
+        return False
+
+    def close(self) -> None:
+        pass
+
+
+class KnowledgeAnswerer:
+    """Answers grounded in the knowledge base (kb.desk.SupportDesk)."""
+
+    name = "kb"
+    keeps_feedback = True
+
+    def __init__(self, desk: Any, *, max_new_tokens: int, model_name: str) -> None:
+        self.desk = desk
+        self.max_new_tokens = max_new_tokens
+        self.model_name = model_name
+
+    def prepare(self, question: Question, conversation: Conversation) -> Plan:
+        plan = self.desk.prepare(conversation.question, conversation.history, question.channel_id)
+        # The KB reply is composed after generation (quotes, grounding check), so the model's
+        # lead-in is not shown while it is written.
+        return Plan(
+            list(plan.messages), stream=False, max_new_tokens=self.max_new_tokens, state=plan
+        )
+
+    def finalize(self, question: Question, plan: Plan, completion: Completion | None) -> FinalReply:
+        generated = completion.text if completion else ""
+        final = self.desk.finalize(plan.state, generated)
+        answer_id = self.desk.log_answer(
+            plan.state,
+            final,
+            model=self.model_name,
+            latency_s=completion.total_s if completion else None,
+            channel_id=question.channel_id,
+            user_id=question.user_id,
+        )
+        return FinalReply(
+            text=final.body,
+            sources=[Source(s.title, s.url) for s in final.sources],
+            abstained=final.abstained,
+            handoff=final.handoff,
+            answer_ref=str(answer_id),
+        )
+
+    def record_feedback(self, answer_ref: str, vote: int, user_id: str) -> bool:
+        if not answer_ref.isdigit():
+            return False
+        self.desk.record_feedback(int(answer_ref), vote, user_id)
+        return True
+
+    def close(self) -> None:
+        self.desk.close()
+
+
+def open_answerer(settings: Settings, engine: Engine, desk: Any | None = None) -> Answerer:
+    """The knowledge-base answerer when KB_DIR is set (or a desk is given), else plain chat."""
+    if desk is None and settings.kb_dir is not None:
+        from kb.desk import SupportDesk
+
+        desk = SupportDesk.open(settings, engine)
+    if desk is not None:
+        info = getattr(engine, "info", None)
+        return KnowledgeAnswerer(
+            desk,
+            max_new_tokens=settings.kb_max_new_tokens,
+            model_name=str(getattr(info, "name", "model")),
+        )
+    return ChatAnswerer(
+        engine, system_prompt=settings.system_prompt, max_new_tokens=settings.max_new_tokens
+    )

@@ -1,0 +1,248 @@
+"""A Slack conversation (thread replies or recent DM history) as chat turns for the model.
+
+Pure: the bot's posts become assistant turns, everyone else's user turns named after their
+author; mentions stripped, Slack markup spelt out, files noted. `fit_to_window` trims the
+oldest turns to the token budget, keeping the first message and the question.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.blocks import NOTICE_EVENT, QUESTION_EVENT
+from bot.types import BotIdentity
+from engine import ChatMessage
+
+ANGLE_RE = re.compile(r"<([^<>\n]{1,500})>")
+SKIPPED_SUBTYPES = frozenset(
+    {
+        "message_changed",
+        "message_deleted",
+        "message_replied",
+        "tombstone",
+        "channel_join",
+        "channel_leave",
+        "channel_topic",
+        "channel_purpose",
+        "channel_name",
+        "group_join",
+        "group_leave",
+        "ekm_access_denied",
+        "joiner_notification",
+    }
+)
+ELLIPSIS = "…"
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """Turns oldest first; the last turn is the question (a user turn)."""
+
+    turns: list[ChatMessage]  # user turns carry "Name: " in front
+    question: str  # the question's own text, cleaned, without the name prefix
+    history: list[ChatMessage]  # the turns before the question, without name prefixes
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    role: str  # "user" | "assistant"
+    text: str
+    name: str | None = None  # who wrote a user turn
+
+    def as_message(self, *, named: bool) -> ChatMessage:
+        named_text = f"{self.name}: {self.text}" if named and self.name else self.text
+        return {"role": self.role, "content": named_text}
+
+
+def build_conversation(
+    messages: Sequence[Mapping[str, Any]],
+    *,
+    bot: BotIdentity,
+    question_ts: str,
+    names: Mapping[str, str],
+) -> Conversation:
+    """Turns from Slack messages (oldest first) up to and including the question at
+    `question_ts`; later messages are ignored. `names` maps user ids to display names."""
+    turns: list[Turn] = []
+    question = ""
+    for message in messages:
+        if _ts_key(str(message.get("ts", "0"))) > _ts_key(question_ts):
+            continue
+        turn = to_turn(message, bot=bot, names=names)
+        if turn is None:
+            continue
+        if turns and turn.role == "assistant" == turns[-1].role:
+            turns[-1] = Turn("assistant", turns[-1].text + "\n" + turn.text)  # parts
+        else:
+            turns.append(turn)
+        if message.get("ts") == question_ts:
+            question = turn.text
+    if not turns or turns[-1].role != "user":
+        turns.append(Turn("user", question))
+    return Conversation(
+        [t.as_message(named=True) for t in turns],
+        question,
+        [t.as_message(named=False) for t in turns[:-1]],
+    )
+
+
+def to_turn(
+    message: Mapping[str, Any], *, bot: BotIdentity, names: Mapping[str, str]
+) -> Turn | None:
+    """One Slack message as a chat turn, or None for what the model should not see."""
+    if message.get("subtype") in SKIPPED_SUBTYPES:
+        return None
+    metadata = message.get("metadata") or {}
+    kind = metadata.get("event_type")
+    text = message_text(message, bot=bot, names=names)
+    if kind == NOTICE_EVENT or not text:
+        return None
+    if kind == QUESTION_EVENT:  # a /ask question we posted on a user's behalf
+        asker = str((metadata.get("event_payload") or {}).get("user_id", ""))
+        return Turn("user", asked_text(text), names.get(asker, asker or "someone"))
+    if message.get("user") == bot.user_id or (
+        message.get("bot_id") and message.get("bot_id") == bot.bot_id
+    ):
+        return Turn("assistant", text)
+    return Turn("user", text, author_name(message, names))
+
+
+def message_text(message: Mapping[str, Any], *, bot: BotIdentity, names: Mapping[str, str]) -> str:
+    """Readable text: mentions and links spelt out, the bot's mention removed, files noted."""
+    text = clean_text(str(message.get("text") or ""), bot_user_id=bot.user_id, names=names)
+    notes = [
+        f"[attached file: {_file_label(f)}]"
+        for f in message.get("files") or []
+        if isinstance(f, Mapping)
+    ]
+    notes += [
+        f"[attachment: {_attachment_label(a)}]"
+        for a in message.get("attachments") or []
+        if isinstance(a, Mapping)
+    ]
+    return "\n".join(part for part in [text, *notes] if part)
+
+
+def clean_text(text: str, *, bot_user_id: str, names: Mapping[str, str]) -> str:
+    def spell(match: re.Match[str]) -> str:
+        target, _, label = match.group(1).partition("|")
+        if target.startswith("@"):
+            user_id = target[1:]
+            return "" if user_id == bot_user_id else "@" + (label or names.get(user_id, user_id))
+        if target.startswith("#"):
+            return "#" + (label or target[1:])
+        if target.startswith("!"):
+            return "@" + (label.lstrip("@") or target[1:].split("^")[0])
+        return f"{label} ({target})" if label and label != target else target
+
+    spelt = ANGLE_RE.sub(spell, text)
+    return html.unescape(re.sub(r"[ \t]{2,}", " ", spelt)).strip()
+
+
+def mentioned_user_ids(text: str) -> list[str]:
+    return [
+        m.group(1)[1:].partition("|")[0]
+        for m in ANGLE_RE.finditer(text)
+        if m.group(1).startswith("@")
+    ]
+
+
+def author_name(message: Mapping[str, Any], names: Mapping[str, str]) -> str:
+    profile = message.get("bot_profile") or {}
+    user_id = str(message.get("user") or "")
+    return (
+        names.get(user_id) or profile.get("name") or message.get("username") or user_id or "someone"
+    )
+
+
+def fit_to_window(
+    system: ChatMessage | None,
+    turns: list[ChatMessage],
+    count_tokens: Callable[[list[ChatMessage]], int],
+    budget: int,
+) -> tuple[list[ChatMessage], int]:
+    """The prompt within `budget` tokens and how many turns were left out.
+
+    The oldest turns go first; the first turn (the thread's opening message) and the last
+    (the question) always stay, shortened from their ends only if they alone do not fit.
+    """
+    head = [system] if system else []
+    if count_tokens(head + turns) <= budget or len(turns) <= 2:
+        kept = turns
+    else:
+        first, middle, last = turns[0], turns[1:-1], turns[-1]
+
+        def fits(dropped: int) -> bool:
+            return count_tokens([*head, first, *middle[dropped:], last]) <= budget
+
+        low, high = 1, len(middle)  # smallest number of dropped middle turns that fits
+        while low < high:
+            mid = (low + high) // 2
+            if fits(mid):
+                high = mid
+            else:
+                low = mid + 1
+        kept = [first, *middle[low:], last]
+    omitted = len(turns) - len(kept)
+    for index in (0, len(kept) - 1):  # the opening message first, the question last
+        if count_tokens(head + kept) <= budget:
+            break
+        kept = _shorten_turn(head, kept, index, count_tokens, budget)
+    return head + kept, omitted
+
+
+def _shorten_turn(
+    head: list[ChatMessage],
+    turns: list[ChatMessage],
+    index: int,
+    count_tokens: Callable[[list[ChatMessage]], int],
+    budget: int,
+) -> list[ChatMessage]:
+    """`turns` with turns[index] cut to the longest prefix that fits (possibly empty)."""
+    content = turns[index]["content"]
+
+    def with_length(n: int) -> list[ChatMessage]:
+        shortened = content[:n] + (ELLIPSIS if n < len(content) else "")
+        return [
+            *turns[:index],
+            {"role": turns[index]["role"], "content": shortened},
+            *turns[index + 1 :],
+        ]
+
+    low, high = 0, len(content)
+    while low < high:
+        mid = (low + high + 1) // 2
+        if count_tokens(head + with_length(mid)) <= budget:
+            low = mid
+        else:
+            high = mid - 1
+    return with_length(low)
+
+
+def asked_text(text: str) -> str:
+    """The question out of our "*Name* asked: question" post."""
+    head, sep, rest = text.partition(" asked:")
+    return rest.strip() if sep and len(head) < 100 else text
+
+
+def _file_label(file: Mapping[str, Any]) -> str:
+    name = file.get("name") or file.get("title") or "file"
+    kind = file.get("pretty_type") or file.get("filetype") or file.get("mimetype")
+    return f"{name} ({kind})" if kind else str(name)
+
+
+def _attachment_label(attachment: Mapping[str, Any]) -> str:
+    label = attachment.get("title") or attachment.get("fallback") or attachment.get("text")
+    return str(label or "untitled")[:200]
+
+
+def _ts_key(ts: str) -> tuple[int, int]:
+    seconds, _, micros = ts.partition(".")
+    try:
+        return int(seconds), int(micros or 0)
+    except ValueError:
+        return 0, 0

@@ -1,0 +1,107 @@
+"""The slash command (`/ask` by default): acked at once, answered as a new thread in the
+channel, or privately through the response_url when so configured (or when the bot cannot
+post in that channel), with a "Share to channel" button.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from functools import partial
+from typing import Any
+
+from slack_bolt import Ack
+from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
+
+from bot import errors
+from bot.blocks import question_metadata
+from bot.formatting import sanitize
+from bot.jobs import AnswerJob
+from bot.pipeline import answer_question
+from bot.routing import is_allowed
+from bot.services import BotServices
+from bot.slack_client import retry_handlers
+from bot.types import Question
+
+logger = logging.getLogger(__name__)
+
+HELP_WORDS = frozenset({"", "help", "?", "-h", "--help"})
+THINKING_ACK = ":hourglass_flowing_sand: Thinking about your question…"
+
+
+def handle_ask_command(ack: Ack, command: dict[str, Any], *, bot: BotServices) -> None:
+    settings = bot.settings
+    text = str(command.get("text") or "").strip()
+    if text.lower() in HELP_WORDS:
+        ack(text=errors.USAGE.format(command=settings.slash_command))
+        return
+    channel_id = str(command["channel_id"])
+    question = Question(
+        kind="command",
+        channel_id=channel_id,
+        user_id=str(command["user_id"]),
+        team_id=str(command.get("team_id") or bot.identity.team_id),
+        ts="",
+        text=text,
+        is_dm=channel_id.startswith("D"),
+    )
+    if not is_allowed(
+        question, allowed_channels=settings.allowed_channels, allowed_users=settings.allowed_users
+    ):
+        ack(text=errors.NOT_ALLOWED)
+        return
+    if len(text) > settings.max_question_chars:
+        ack(text=errors.too_long(len(text), settings.max_question_chars))
+        return
+    ephemeral = settings.slash_ephemeral
+    if ephemeral:
+        ack(text=THINKING_ACK)
+    else:
+        ack()
+    job = AnswerJob(
+        question,
+        response_url=str(command.get("response_url") or ""),
+        ephemeral=ephemeral,
+        ack_shown=ephemeral,
+    )
+    if not bot.pool.try_start(job, partial(run_command_job, bot=bot)):
+        logger.warning("answer pool full: busy reply to %s", question.user_id)
+        _respond_privately(job, errors.BUSY, replace_original=ephemeral)
+
+
+def run_command_job(job: AnswerJob, bot: BotServices) -> None:
+    """In a channel: post the question for everyone, then answer in its thread."""
+    if not job.ephemeral:
+        question = job.question
+        name = bot.reader.users.name(question.user_id)
+        try:
+            bot.pacer.wait(question.channel_id)
+            posted = bot.client.chat_postMessage(
+                channel=question.channel_id,
+                markdown_text=f"**{sanitize(name)}** asked: {sanitize(question.text)}",
+                metadata=question_metadata(question.user_id),
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        except SlackApiError as err:
+            logger.info(
+                "cannot post in %s (%s): answering privately",
+                question.channel_id,
+                err.response.get("error"),
+            )
+            job.ephemeral = True
+        else:
+            ts = str(posted["ts"])
+            job.question = replace(question, ts=ts, thread_ts=ts)
+            job.prefetched = [{"user": question.user_id, "text": question.text, "ts": ts}]
+    answer_question(job, bot)
+
+
+def _respond_privately(job: AnswerJob, text: str, *, replace_original: bool) -> None:
+    if not job.response_url:
+        return
+    webhook = WebhookClient(job.response_url, retry_handlers=retry_handlers())
+    webhook.send(
+        text=text, response_type="ephemeral", replace_original=True if replace_original else None
+    )

@@ -1,0 +1,60 @@
+"""`deskhand run`: the bot alone against Slack (or SLACK_API_URL), until Ctrl-C or SIGTERM.
+
+The composition root for production: logging with secret redaction, the engine with the
+configured model, the bot in Socket Mode or HTTP mode, and a clean stop.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from typing import TYPE_CHECKING
+
+from bot.runtime import check_slack, resolve_mode, secret, start_bot
+from deskhand.logs import setup_logging
+
+if TYPE_CHECKING:
+    from deskhand.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def run_bot(settings: Settings, mode: str = "auto") -> int:
+    """Run until interrupted; returns the exit code."""
+    setup_logging(settings.log_level, secrets=configured_secrets(settings))
+    resolve_mode(settings, mode)  # fail on missing or refused credentials before loading
+    check_slack(settings)  # the model, which takes a while
+    from engine import start_engine
+
+    engine = start_engine(settings)
+    try:
+        running = start_bot(settings, engine, mode=mode)
+    except BaseException:
+        engine.shutdown()
+        raise
+    try:
+        wait_for_signal()
+    finally:
+        running.stop()
+        engine.shutdown()
+    return 0
+
+
+def configured_secrets(settings: Settings) -> list[str]:
+    values = (settings.slack_bot_token, settings.slack_app_token, settings.slack_signing_secret)
+    return [s for s in (secret(v) for v in values) if s]
+
+
+def wait_for_signal() -> None:
+    """Block until Ctrl-C or SIGTERM."""
+    stopping = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    try:
+        while not stopping.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    logger.info("stopping")

@@ -1,0 +1,164 @@
+"""Starting and stopping the bot around an engine that is already running.
+
+Owns the mode (Socket Mode with an app token, HTTP with a signing secret), the credentials
+check that names what is missing, the one auth.test, and an orderly stop. Used by
+`deskhand run`, `deskhand up`, the benchmark and the tests.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import SecretStr
+from slack_bolt import App
+from slack_sdk.errors import SlackApiError
+
+from bot.answerers import Answerer, open_answerer
+from bot.app import create_app
+from bot.http_server import BotHttpServer
+from bot.services import BotServices, build_services
+from bot.slack_client import make_web_client
+from bot.socket_mode import AckFirstSocketMode
+from bot.types import BotIdentity
+from deskhand.settings import SettingsError
+from engine import Engine
+
+if TYPE_CHECKING:
+    from deskhand.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+Mode = Literal["socket", "http"]
+
+
+def secret(value: SecretStr | None) -> str | None:
+    """A configured secret, or None when unset or empty."""
+    text = value.get_secret_value().strip() if value is not None else ""
+    return text or None
+
+
+def resolve_mode(settings: Settings, requested: str = "auto") -> Mode:
+    """Socket Mode or HTTP, with a start-up error that names the missing or bad setting."""
+    bot_token = secret(settings.slack_bot_token)
+    app_token = secret(settings.slack_app_token)
+    signing_secret = secret(settings.slack_signing_secret)
+    if bot_token is None:
+        raise SettingsError(
+            "SLACK_BOT_TOKEN is missing: set it to the app's Bot User OAuth "
+            "Token (xoxb-…), in the environment or in .env"
+        )
+    if not bot_token.startswith("xoxb-"):
+        raise SettingsError("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
+    if app_token is not None and not app_token.startswith("xapp-"):
+        raise SettingsError("SLACK_APP_TOKEN must be an app-level token starting with xapp-")
+    if requested == "socket" or (requested == "auto" and app_token is not None):
+        if app_token is None:
+            raise SettingsError(
+                "SLACK_APP_TOKEN is missing: Socket Mode needs an app-level "
+                "token (xapp-…) with the connections:write scope"
+            )
+        return "socket"
+    if signing_secret is None:
+        raise SettingsError(
+            "SLACK_SIGNING_SECRET is missing: HTTP mode needs the app's "
+            "signing secret (or set SLACK_APP_TOKEN for Socket Mode)"
+        )
+    return "http"
+
+
+@dataclass
+class RunningBot:
+    services: BotServices
+    app: App
+    mode: Mode
+    socket_mode: AckFirstSocketMode | None = None
+    http_server: BotHttpServer | None = None
+
+    @property
+    def identity(self) -> BotIdentity:
+        return self.services.identity
+
+    def stop(self) -> None:
+        """Stop taking events, then let the answers in flight end (stopped, marked so)."""
+        if self.socket_mode is not None:
+            self.socket_mode.close()
+        if self.http_server is not None:
+            self.http_server.stop()
+        self.services.close()
+        self.services.answerer.close()
+        logger.info("bot stopped")
+
+
+def start_bot(
+    settings: Settings, engine: Engine, *, mode: str = "auto", answerer: Answerer | None = None
+) -> RunningBot:
+    """Connect to Slack (or SLACK_API_URL) and start answering; returns at once."""
+    resolved = resolve_mode(settings, mode)
+    bot_token = secret(settings.slack_bot_token)
+    assert bot_token is not None
+    client = make_web_client(bot_token, settings.slack_api_url)
+    identity = _who_am_i(client, settings.slack_api_url)
+    answerer = answerer or open_answerer(settings, engine)
+    services = build_services(settings, engine, answerer, client, identity)
+    signing_secret = secret(settings.slack_signing_secret) if resolved == "http" else None
+    app = create_app(services, bot_token=bot_token, signing_secret=signing_secret)
+    running = RunningBot(services, app, resolved)
+    if resolved == "socket":
+        app_token = secret(settings.slack_app_token)
+        assert app_token is not None
+        running.socket_mode = AckFirstSocketMode(app, app_token, settings.slack_api_url)
+        running.socket_mode.connect()
+    else:
+        running.http_server = BotHttpServer(
+            app, settings.http_host, settings.port, health=lambda: _health(services)
+        )
+        running.http_server.start()
+    # Everything loaded so far (model, tokenizer, Bolt, the index) lives as long as the process:
+    # keep it out of the garbage collector's full passes, which otherwise pause every thread
+    # (Socket Mode acks included) for tens of milliseconds.
+    gc.freeze()
+    logger.info(
+        "bot %s (%s) answering with %s over %s; generation pool %d",
+        identity.user_id,
+        identity.team_id,
+        answerer.name,
+        "Socket Mode" if resolved == "socket" else "HTTP",
+        services.pool.capacity,
+    )
+    return running
+
+
+def check_slack(settings: Settings) -> BotIdentity:
+    """Who the bot token says we are (auth.test), or a start-up error that says why not."""
+    token = secret(settings.slack_bot_token)
+    return _who_am_i(make_web_client(token, settings.slack_api_url), settings.slack_api_url)
+
+
+def _who_am_i(client: Any, api_url: str) -> BotIdentity:
+    try:
+        auth = client.auth_test()
+    except SlackApiError as err:
+        raise SettingsError(
+            f"SLACK_BOT_TOKEN was refused by {api_url} ({err.response.get('error')})"
+        ) from None
+    except OSError as err:  # urllib's URLError included
+        raise SettingsError(f"cannot reach Slack at SLACK_API_URL={api_url} ({err})") from None
+    return BotIdentity(
+        user_id=str(auth["user_id"]),
+        bot_id=str(auth.get("bot_id") or ""),
+        team_id=str(auth["team_id"]),
+    )
+
+
+def _health(services: BotServices) -> tuple[bool, dict[str, Any]]:
+    stats = services.engine.stats()
+    alive = services.engine.is_alive
+    return alive, {
+        "engine_alive": alive,
+        "running": stats.running,
+        "queued": stats.queued,
+        "answers_in_flight": services.pool.active,
+    }

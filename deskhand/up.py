@@ -1,0 +1,121 @@
+"""`deskhand up` (what `make run` runs): the whole thing in one command.
+
+With Slack tokens configured it runs the bot against real Slack. Without them it starts a local
+Slack workspace on 127.0.0.1 (the emulator), the sample knowledge base, the engine with the
+default model and the bot, says where to click, and stops it all cleanly on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import SecretStr
+
+from deskhand.logs import setup_logging
+
+if TYPE_CHECKING:
+    from deskhand.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+REPO = Path(__file__).resolve().parents[1]
+MANIFEST = REPO / "manifest.json"
+SAMPLE_KB = REPO / "sample-kb" / "kb"
+
+
+def run_up(settings: Settings) -> int:
+    """Run until Ctrl-C; returns the exit code."""
+    if has_slack_credentials(settings):
+        from bot.main import run_bot
+
+        say("Slack tokens found: connecting to your Slack workspace.")
+        return run_bot(settings)
+    return run_local(settings)
+
+
+def has_slack_credentials(settings: Settings) -> bool:
+    values = (settings.slack_bot_token, settings.slack_app_token, settings.slack_signing_secret)
+    return any(v is not None and v.get_secret_value().strip() for v in values)
+
+
+def run_local(settings: Settings) -> int:
+    """The local workspace, the engine and the bot, until Ctrl-C."""
+    setup_logging(settings.log_level)
+    from slackemu import Sandbox
+
+    say(
+        "No Slack tokens configured: starting a local Slack workspace (nothing leaves "
+        "this machine)."
+    )
+    try:
+        sandbox = Sandbox.start(
+            manifest=MANIFEST if MANIFEST.is_file() else None,
+            host=settings.sandbox_host,
+            port=settings.sandbox_port,
+        )
+    except OSError as err:
+        say(
+            f"Cannot listen on {settings.sandbox_host}:{settings.sandbox_port} ({err}). "
+            "Set SANDBOX_PORT to a free port."
+        )
+        return 1
+    engine: Any = None
+    running: Any = None
+    try:
+        say(f"Loading the model ({settings.model})…")
+        from engine import start_engine
+
+        engine = start_engine(settings)
+        local = local_settings(settings, sandbox)
+        answerer = open_local_answerer(local, engine)
+        from bot.runtime import start_bot
+
+        running = start_bot(local, engine, mode="socket", answerer=answerer)
+        say("")
+        say(
+            f"Open {sandbox.url} — mention @Deskhand in #support "
+            "(or send it a direct message, or type /ask)."
+        )
+        say("Press Ctrl-C to stop.")
+        from bot.main import wait_for_signal
+
+        wait_for_signal()
+    finally:
+        say("Stopping…")
+        if running is not None:
+            running.stop()
+        if engine is not None:
+            engine.shutdown()
+        sandbox.stop()
+    return 0
+
+
+def local_settings(settings: Settings, sandbox: Any) -> Settings:
+    """The settings with the local workspace's tokens and URL (and its channels for hand-off)."""
+    update: dict[str, Any] = {
+        "slack_bot_token": SecretStr(sandbox.bot_token),
+        "slack_app_token": SecretStr(sandbox.app_token),
+        "slack_signing_secret": None,
+        "slack_api_url": sandbox.api_url,
+    }
+    if settings.kb_dir is None and SAMPLE_KB.is_dir():
+        update["kb_dir"] = SAMPLE_KB
+    if not settings.escalation_channel:
+        update["escalation_channel"] = sandbox.channel_id("general")
+    return settings.model_copy(update=update)
+
+
+def open_local_answerer(settings: Settings, engine: Any) -> Any:
+    from bot.answerers import open_answerer
+
+    if settings.kb_dir is not None:
+        say(f"Loading the knowledge base from {settings.kb_dir}…")
+    return open_answerer(settings, engine)
+
+
+def say(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()

@@ -1,0 +1,48 @@
+"""Reading what the bot posted in the sandbox, the way a person would read it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slackemu import Sandbox
+
+
+def shown_text(message: dict[str, Any]) -> str:
+    """The Markdown a message shows: its markdown block when it has one, else its text."""
+    for block in message.get("blocks") or []:
+        if block.get("type") == "markdown":
+            return str(block.get("text", ""))
+    return str(message.get("text", ""))
+
+
+def bot_replies(sb: Sandbox, channel: str, thread_ts: str) -> list[dict[str, Any]]:
+    return [m for m in sb.thread(channel, thread_ts)[1:] if m.get("user") == sb.bot_user_id]
+
+
+def answers(sb: Sandbox, channel: str, thread_ts: str) -> list[dict[str, Any]]:
+    """The bot's answer messages (all parts) in a thread; a live stream has no metadata yet."""
+    return [
+        m
+        for m in bot_replies(sb, channel, thread_ts)
+        if (m.get("metadata") or {}).get("event_type") in (None, "deskhand_answer")
+    ]
+
+
+def answer_text(sb: Sandbox, channel: str, thread_ts: str) -> str:
+    return "".join(shown_text(m) for m in answers(sb, channel, thread_ts))
+
+
+def payload(message: dict[str, Any]) -> dict[str, Any]:
+    return (message.get("metadata") or {}).get("event_payload") or {}
+
+
+def block_types(message: dict[str, Any]) -> list[str]:
+    return [b.get("type", "") for b in message.get("blocks") or []]
+
+
+def find_element(message: dict[str, Any], action_id: str) -> dict[str, Any] | None:
+    for block in message.get("blocks") or []:
+        for element in block.get("elements") or []:
+            if element.get("action_id") == action_id:
+                return element
+    return None

@@ -1,0 +1,30 @@
+"""`deskhand up`: which way it goes, and the settings it gives the bot in the local workspace."""
+
+from __future__ import annotations
+
+from pydantic import SecretStr
+
+from deskhand.settings import Settings
+from deskhand.up import SAMPLE_KB, has_slack_credentials, local_settings
+
+
+def settings(**values: object) -> Settings:
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def test_tokens_in_the_environment_mean_real_slack() -> None:
+    assert not has_slack_credentials(settings())
+    assert not has_slack_credentials(settings(slack_bot_token=" "))
+    assert has_slack_credentials(settings(slack_bot_token="xoxb-1"))
+    assert has_slack_credentials(settings(slack_signing_secret="s"))
+
+
+def test_the_local_workspace_settings(workspace) -> None:
+    local = local_settings(settings(), workspace)
+    assert local.slack_bot_token == SecretStr(workspace.bot_token)
+    assert local.slack_app_token == SecretStr(workspace.app_token)
+    assert local.slack_api_url == workspace.api_url
+    assert local.kb_dir == SAMPLE_KB and SAMPLE_KB.is_dir()
+    assert local.escalation_channel == workspace.channel_id("general")
+    mine = local_settings(settings(kb_dir="/srv/kb", escalation_channel="C0HUMANS"), workspace)
+    assert str(mine.kb_dir) == "/srv/kb" and mine.escalation_channel == "C0HUMANS"
