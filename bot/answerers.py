@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -30,6 +31,9 @@ class Plan:
     messages: list[ChatMessage]
     stream: bool  # show the model's text while it is written
     max_new_tokens: int
+    # When set, the text shown while the model writes is draft(text so far), and the
+    # final answer replaces it (rather than the final answer continuing the streamed text).
+    draft: Callable[[str], str] | None = None
     omitted_turns: int = 0  # older turns left out to fit the context window
     state: Any = field(default=None)  # the answerer's own plan (e.g. kb's AnswerPlan)
 
@@ -94,10 +98,14 @@ class KnowledgeAnswerer:
 
     def prepare(self, question: Question, conversation: Conversation) -> Plan:
         plan = self.desk.prepare(conversation.question, conversation.history, question.channel_id)
-        # The KB reply is composed after generation (quotes, grounding check), so the model's
-        # lead-in is not shown while it is written.
+        # The KB reply is composed after generation (quotes, grounding check): while the model
+        # writes, the reply shows a checked draft of its lead-in, which the final answer replaces.
         return Plan(
-            list(plan.messages), stream=False, max_new_tokens=self.max_new_tokens, state=plan
+            list(plan.messages),
+            stream=True,
+            max_new_tokens=self.max_new_tokens,
+            state=plan,
+            draft=lambda text: self.desk.draft(plan, text),
         )
 
     def finalize(self, question: Question, plan: Plan, completion: Completion | None) -> FinalReply:

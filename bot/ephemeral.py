@@ -113,6 +113,15 @@ class EphemeralReply:
         if self._may_show_progress() and now - self._last_progress >= self.progress_interval_s:
             self._progress(self._out + " …")
 
+    def show_draft(self, text: str) -> None:
+        """Provisional text (a progress update, when one is left); finish() replaces it."""
+        now = self.clock()
+        if self._may_show_progress() and now - self._last_progress >= self.progress_interval_s:
+            sanitizer = MarkdownSanitizer()
+            shown = (sanitizer.feed(text) + sanitizer.finish()).strip()
+            if shown:
+                self._progress(shown + " …")
+
     def finish(
         self, final: FinalReply, *, feedback: bool, handoff: bool, share_id: str | None = None
     ) -> None:

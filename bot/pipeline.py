@@ -101,8 +101,12 @@ def generate(job: AnswerJob, plan: Plan, reply: Reply, bot: BotServices) -> Comp
         position = handle.queue_position
         if position and bot.engine.stats().running >= bot.engine.config.max_running:
             reply.show_working(position)  # the engine is full: say where we are in line
+        written = ""
         for delta in handle:
-            if plan.stream:
+            written += delta
+            if plan.draft is not None:
+                reply.show_draft(plan.draft(written))
+            elif plan.stream:
                 reply.append(delta)
             if reply.stopped_by_user:
                 handle.cancel()

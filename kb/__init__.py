@@ -11,6 +11,13 @@ from kb.ingest import IngestReport
 from kb.types import AnswerPlan, FinalAnswer, Passage, Quote, Source
 
 __all__ = [
-    "AnswerPlan", "FinalAnswer", "GapRow", "IngestReport", "Passage", "Quote", "Source",
-    "SupportDesk", "render_sources",
+    "AnswerPlan",
+    "FinalAnswer",
+    "GapRow",
+    "IngestReport",
+    "Passage",
+    "Quote",
+    "Source",
+    "SupportDesk",
+    "render_sources",
 ]

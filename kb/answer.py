@@ -19,6 +19,7 @@ _PROMPT_ECHO = re.compile(r"\b(?:question|facts?|answer|q|a)\s*:", re.I)
 _POLARITY = re.compile(r"\b(?:not|no|never|cannot|yes|none)\b|n't|不|没|无|否")
 _CITATION = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
 _SENTENCE = re.compile(r"(?<=[.!?。！？])\s+")
+_FACT = re.compile(r"[A-Za-z0-9][A-Za-z0-9.,:-]*")  # candidate numbers and codes, in place
 
 
 def render_sources(sources: list[Source], lang: str = "en") -> str:
@@ -35,8 +36,10 @@ def render_sources(sources: list[Source], lang: str = "en") -> str:
 
 
 def handoff_line(lang: str, mention: str) -> str:
-    return template(lang, "handoff_mention").format(mention=mention) if mention else template(
-        lang, "handoff"
+    return (
+        template(lang, "handoff_mention").format(mention=mention)
+        if mention
+        else template(lang, "handoff")
     )
 
 
@@ -54,9 +57,33 @@ def finalize_answer(plan: AnswerPlan, generated: str, *, handoff_mention: str = 
     lead, rejected = grounded_lead_in(generated, plan)
     body = f"{lead or template(lang, 'lead_in')}\n{quoted}"
     return _with_sources(
-        body, sources, lang, abstained=False, handoff=False, tier="answer",
-        model_text_used=bool(lead), rejected=rejected,
+        body,
+        sources,
+        lang,
+        abstained=False,
+        handoff=False,
+        tier="answer",
+        model_text_used=bool(lead),
+        rejected=rejected,
     )
+
+
+def draft_lead_in(generated: str, plan: AnswerPlan) -> str:
+    """What of the model's lead-in may be shown while it is still being written.
+
+    Its first sentence so far, cut before the first number or code the quotes do not
+    contain (and nothing at all once it says it doesn't know or echoes the prompt), so an
+    invented value never reaches the screen even for a moment. The finished text still
+    goes through grounded_lead_in(), which may replace the draft."""
+    text = _CITATION.sub("", generated or "").lstrip().lstrip('"')
+    first = _SENTENCE.split(text, maxsplit=1)[0]
+    if says_dont_know(first) or _PROMPT_ECHO.search(first):
+        return ""
+    quoted = " ".join(q.text for q in plan.quotes)
+    for match in _FACT.finditer(first):
+        if ungrounded_facts(match.group(), quoted):
+            return first[: match.start()].rstrip()
+    return first[:MAX_LEAD_IN_CHARS]
 
 
 def grounded_lead_in(generated: str, plan: AnswerPlan) -> tuple[str, list[str]]:
@@ -93,14 +120,27 @@ def grounded_lead_in(generated: str, plan: AnswerPlan) -> tuple[str, list[str]]:
 
 
 def _with_sources(
-    body: str, sources: list[Source], lang: str, *, abstained: bool, handoff: bool,
-    tier: str, model_text_used: bool = False, rejected: list[str] | None = None,
+    body: str,
+    sources: list[Source],
+    lang: str,
+    *,
+    abstained: bool,
+    handoff: bool,
+    tier: str,
+    model_text_used: bool = False,
+    rejected: list[str] | None = None,
 ) -> FinalAnswer:
     line = render_sources(sources, lang)
     text = f"{body}\n{line}" if line else body
     return FinalAnswer(
-        text, body, sources, abstained, handoff, tier,  # type: ignore[arg-type]
-        model_text_used, rejected or [],
+        text,
+        body,
+        sources,
+        abstained,
+        handoff,
+        tier,  # type: ignore[arg-type]
+        model_text_used,
+        rejected or [],
     )
 
 

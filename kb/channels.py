@@ -23,9 +23,7 @@ def parse_channel_sets(spec: str) -> dict[str, frozenset[str]]:
         path = Path(spec).expanduser()
         if not path.is_file():
             raise ChannelSetsError(f"KB_CHANNEL_SETS: no such file {spec!r} (or use C123=set)")
-        entries = [
-            line.split("#", 1)[0] for line in path.read_text(encoding="utf-8").splitlines()
-        ]
+        entries = [line.split("#", 1)[0] for line in path.read_text(encoding="utf-8").splitlines()]
     else:
         entries = spec.split(",")
     bindings: dict[str, frozenset[str]] = {}

@@ -82,7 +82,11 @@ def has_answer_type(evidence: str, types: set[str]) -> bool:
 
 
 def entities_consistent(
-    question: str, unit: str, heading: str, title: str, is_name: Callable[[str], bool],
+    question: str,
+    unit: str,
+    heading: str,
+    title: str,
+    is_name: Callable[[str], bool],
     in_kb: Callable[[str], bool],
 ) -> bool:
     """False when the question names things and the evidence is about something else, or

@@ -85,8 +85,11 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
         generated = engine.submit(plan.messages, _params(settings)).result().text
     final = desk.finalize(plan, generated)
     print(final.text)
-    print(f"\n[{final.tier}, confidence {plan.confidence:.2f}; standalone: "
-          f"{plan.standalone_question!r}]", file=sys.stderr)
+    print(
+        f"\n[{final.tier}, confidence {plan.confidence:.2f}; standalone: "
+        f"{plan.standalone_question!r}]",
+        file=sys.stderr,
+    )
     if engine is not None:
         engine.shutdown()
     return 0
@@ -99,17 +102,27 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     items = load_questions(args.questions)
     engine = _start_engine(settings)
     with tempfile.TemporaryDirectory(prefix="deskhand-eval-") as tmp:
-        local = settings.model_copy(update={"kb_feedback_db": Path(tmp) / "feedback.sqlite",
-                                            "kb_dir": None})
-        desk = SupportDesk.open(local, engine, index_path=Path(tmp) / "index.sqlite",
-                                kb_dir=args.kb, progress=not args.json)
+        local = settings.model_copy(
+            update={"kb_feedback_db": Path(tmp) / "feedback.sqlite", "kb_dir": None}
+        )
+        desk = SupportDesk.open(
+            local,
+            engine,
+            index_path=Path(tmp) / "index.sqlite",
+            kb_dir=args.kb,
+            progress=not args.json,
+        )
         params = _params(settings)
         results = [run_item(desk, engine, item, params) for item in items]
         desk.close()
     engine.shutdown()
     summary = summarize(results)
-    summary = {"questions": str(args.questions), "kb": str(args.kb),
-               "model": _model_name(engine), **summary}
+    summary = {
+        "questions": str(args.questions),
+        "kb": str(args.kb),
+        "model": _model_name(engine),
+        **summary,
+    }
     if args.details:
         summary["items"] = result_rows(results)
     if args.json:
@@ -134,8 +147,10 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
     for r in rows:
         when = datetime.fromtimestamp(r.last_asked).strftime("%Y-%m-%d")
         docs = ", ".join(r.top_docs) or "-"
-        print(f"{r.unanswered:>5} {r.down_votes:>3} {r.up_votes:>3} {r.asked:>5}  {r.question}"
-              f"  [{docs}] (last {when})")
+        print(
+            f"{r.unanswered:>5} {r.down_votes:>3} {r.up_votes:>3} {r.asked:>5}  {r.question}"
+            f"  [{docs}] (last {when})"
+        )
     return 0
 
 
@@ -162,15 +177,22 @@ def _print_summary(s: dict[str, Any], results: list[Any]) -> None:
     print(f"{s['questions']} on {s['kb']} with {s['model']}")
     head = ("group", "n", "hit@1", "hit@3", "answer", "abstain", "tiers")
     print("{:<14}{:>4}{:>8}{:>8}{:>8}{:>9}  {}".format(*head))
-    groups = [("all", s)] + [(f"kind:{k}", v) for k, v in s["by_kind"].items()] + [
-        (f"lang:{k}", v) for k, v in s["by_lang"].items()]
+    groups = (
+        [("all", s)]
+        + [(f"kind:{k}", v) for k, v in s["by_kind"].items()]
+        + [(f"lang:{k}", v) for k, v in s["by_lang"].items()]
+    )
     for name, g in groups:
         tiers = " ".join(f"{k}={v}" for k, v in sorted(g["tiers"].items()))
-        print(f"{name:<14}{g['n']:>4}{fmt(g['hit@1']):>8}{fmt(g['hit@3']):>8}"
-              f"{fmt(g['answer_accuracy']):>8}{fmt(g['abstain_accuracy']):>9}  {tiers}")
+        print(
+            f"{name:<14}{g['n']:>4}{fmt(g['hit@1']):>8}{fmt(g['hit@3']):>8}"
+            f"{fmt(g['answer_accuracy']):>8}{fmt(g['abstain_accuracy']):>9}  {tiers}"
+        )
     lat = s["latency_s"]
-    print(f"latency per question: p50 {lat['p50']:.2f} s, p95 {lat['p95']:.2f} s, "
-          f"mean {lat['mean']:.2f} s")
+    print(
+        f"latency per question: p50 {lat['p50']:.2f} s, p95 {lat['p95']:.2f} s, "
+        f"mean {lat['mean']:.2f} s"
+    )
     for r in results:
         mark = "ok " if r.correct else "BAD"
         print(f"\n{mark} {r.id} [{r.kind}/{r.lang}, {r.tier}] docs={r.docs[:3]}\n{r.answer}")

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kb.answer import finalize_answer
+from kb.answer import draft_lead_in, finalize_answer
 from kb.channels import parse_channel_sets, sets_for_channel
 from kb.checks import entities_consistent, expected_types, has_answer_type
 from kb.embedder import Embedder
@@ -34,8 +34,12 @@ logger = logging.getLogger(__name__)
 
 class SupportDesk:
     def __init__(
-        self, settings: Settings, store: IndexStore, embedder: Embedder,
-        feedback: FeedbackStore, engine: Any | None = None,
+        self,
+        settings: Settings,
+        store: IndexStore,
+        embedder: Embedder,
+        feedback: FeedbackStore,
+        engine: Any | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -48,8 +52,14 @@ class SupportDesk:
 
     @classmethod
     def open(
-        cls, settings: Settings, engine: Any | None = None, *, index_path: Path | None = None,
-        kb_dir: Path | None = None, progress: bool = False, embedder: Embedder | None = None,
+        cls,
+        settings: Settings,
+        engine: Any | None = None,
+        *,
+        index_path: Path | None = None,
+        kb_dir: Path | None = None,
+        progress: bool = False,
+        embedder: Embedder | None = None,
     ) -> SupportDesk:
         """Open the index (ingesting `kb_dir`, else KB_DIR when set) and load the embedder."""
         embedder = embedder or Embedder(settings.kb_embedding_model)
@@ -74,7 +84,9 @@ class SupportDesk:
 
     # --- answering -----------------------------------------------------------------------
     def prepare(
-        self, question: str, history: list[dict[str, str]] | None = None,
+        self,
+        question: str,
+        history: list[dict[str, str]] | None = None,
         channel_id: str | None = None,
     ) -> AnswerPlan:
         """Everything before generation; see AnswerPlan."""
@@ -88,13 +100,20 @@ class SupportDesk:
         hits = self.retriever.search(standalone, sets=sets, k=s.kb_top_k)
         # 3) The units that best answer it, and how strongly.
         types = expected_types(standalone)
-        ranked = select_evidence(standalone, hits, self.embedder, self._idf,
-                                 has_type=lambda unit: has_answer_type(unit, types))
+        ranked = select_evidence(
+            standalone,
+            hits,
+            self.embedder,
+            self._idf,
+            has_type=lambda unit: has_answer_type(unit, types),
+        )
         chosen = quotes(ranked)
         confidence = chosen[0].score if chosen else 0.0
         tier: Tier = (
-            "answer" if confidence >= s.kb_answer_min_score
-            else "hedge" if confidence >= s.kb_hedge_min_score
+            "answer"
+            if confidence >= s.kb_answer_min_score
+            else "hedge"
+            if confidence >= s.kb_hedge_min_score
             else "abstain"
         )
         notes = self._check(standalone, types, chosen) if tier == "answer" else ()
@@ -106,10 +125,23 @@ class SupportDesk:
         # 4) The prompt, only when the model has something to do.
         messages = build_messages(standalone, lang, plan_quotes) if tier == "answer" else []
         return AnswerPlan(
-            question, standalone, lang, sets, passages, plan_quotes if tier != "abstain" else [],
-            confidence, tier, messages, list({p.doc: p.source for p in passages}.values()),
-            time.perf_counter() - started, notes,
+            question,
+            standalone,
+            lang,
+            sets,
+            passages,
+            plan_quotes if tier != "abstain" else [],
+            confidence,
+            tier,
+            messages,
+            list({p.doc: p.source for p in passages}.values()),
+            time.perf_counter() - started,
+            notes,
         )
+
+    def draft(self, plan: AnswerPlan, generated_so_far: str) -> str:
+        """What may be shown of the model's lead-in while it is written (see draft_lead_in)."""
+        return draft_lead_in(generated_so_far, plan)
 
     def finalize(self, plan: AnswerPlan, generated_text: str) -> FinalAnswer:
         """The reply to show, after the grounding post-check."""
@@ -117,18 +149,35 @@ class SupportDesk:
 
     # --- feedback ------------------------------------------------------------------------
     def log_answer(
-        self, plan: AnswerPlan, final: FinalAnswer, *, model: str, latency_s: float | None,
-        channel_id: str | None = None, user_id: str | None = None,
+        self,
+        plan: AnswerPlan,
+        final: FinalAnswer,
+        *,
+        model: str,
+        latency_s: float | None,
+        channel_id: str | None = None,
+        user_id: str | None = None,
     ) -> int:
         """Record an answer that was shown; returns its id for the 👍/👎 buttons."""
         passages = [
             {"doc": p.doc, "title": p.title, "heading": p.heading, "score": round(p.score, 4)}
             for p in plan.passages
         ]
-        return self.feedback.add_answer(AnswerRecord(
-            plan.question, plan.standalone_question, plan.lang, final.tier, final.abstained,
-            final.text, passages, model, latency_s, channel_id, user_id,
-        ))
+        return self.feedback.add_answer(
+            AnswerRecord(
+                plan.question,
+                plan.standalone_question,
+                plan.lang,
+                final.tier,
+                final.abstained,
+                final.text,
+                passages,
+                model,
+                latency_s,
+                channel_id,
+                user_id,
+            )
+        )
 
     def record_feedback(self, answer_id: int, vote: int, user_id: str | None = None) -> None:
         """Store a 👍 (+1) or 👎 (-1) on a logged answer."""
@@ -145,8 +194,9 @@ class SupportDesk:
         if not has_answer_type(chosen[0].text, types):
             notes.append(f"no {'/'.join(sorted(types))} in the evidence")
         best = chosen[0].hit.passage
-        if not entities_consistent(question, chosen[0].text, best.heading, best.title,
-                                   self._is_name, self._in_kb):
+        if not entities_consistent(
+            question, chosen[0].text, best.heading, best.title, self._is_name, self._in_kb
+        ):
             notes.append("the evidence is about something else")
         return tuple(notes)
 
@@ -165,5 +215,15 @@ class SupportDesk:
 
 def _passage(hit: Hit) -> Passage:
     p = hit.passage
-    return Passage(p.id, p.doc_path, p.kb_set, p.title, p.heading, p.url, p.text,
-                   hit.score, hit.dense, hit.lexical)
+    return Passage(
+        p.id,
+        p.doc_path,
+        p.kb_set,
+        p.title,
+        p.heading,
+        p.url,
+        p.text,
+        hit.score,
+        hit.dense,
+        hit.lexical,
+    )

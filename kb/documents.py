@@ -15,7 +15,11 @@ from pathlib import Path
 from kb.html import html_to_markdown
 
 SUFFIXES = {
-    ".md": "markdown", ".markdown": "markdown", ".txt": "text", ".html": "html", ".htm": "html",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".txt": "text",
+    ".html": "html",
+    ".htm": "html",
 }
 MAX_PASSAGE_CHARS = 900  # ~200 word pieces: inside MiniLM's 256-token window with the title
 

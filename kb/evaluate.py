@@ -80,8 +80,17 @@ def run_item(desk: SupportDesk, engine: Any, item: dict[str, Any], params: Any) 
         invented = any(match_text(s) in answer for s in item.get("must_not_include") or [])
         correct = is_dont_know(final.text) and not invented
     return ItemResult(
-        str(item.get("id")), str(item.get("kind", "")), str(item.get("lang", plan.lang)),
-        answerable, docs, hit1, hit3, correct, final.tier, final.model_text_used, latency,
+        str(item.get("id")),
+        str(item.get("kind", "")),
+        str(item.get("lang", plan.lang)),
+        answerable,
+        docs,
+        hit1,
+        hit3,
+        correct,
+        final.tier,
+        final.model_text_used,
+        latency,
         final.text,
     )
 
@@ -89,13 +98,16 @@ def run_item(desk: SupportDesk, engine: Any, item: dict[str, Any], params: Any) 
 def summarize(results: list[ItemResult]) -> dict[str, Any]:
     """The figures `kb eval` prints, overall and by kind and language."""
     out: dict[str, Any] = _figures(results)
-    out["by_kind"] = {k: _figures([r for r in results if r.kind == k])
-                      for k in sorted({r.kind for r in results})}
-    out["by_lang"] = {k: _figures([r for r in results if r.lang == k])
-                      for k in sorted({r.lang for r in results})}
+    out["by_kind"] = {
+        k: _figures([r for r in results if r.kind == k]) for k in sorted({r.kind for r in results})
+    }
+    out["by_lang"] = {
+        k: _figures([r for r in results if r.lang == k]) for k in sorted({r.lang for r in results})
+    }
     lat = sorted(r.latency_s for r in results)
     out["latency_s"] = {
-        "p50": round(_pct(lat, 50), 3), "p95": round(_pct(lat, 95), 3),
+        "p50": round(_pct(lat, 50), 3),
+        "p95": round(_pct(lat, 95), 3),
         "mean": round(statistics.fmean(lat), 3) if lat else 0.0,
     }
     return out

@@ -98,4 +98,3 @@ def idf_from_counts(
         for t in terms
         if doc_freqs.get(t, 0) or not is_cjk(t)
     }
-

@@ -96,10 +96,21 @@ class FeedbackStore:
                 "INSERT INTO answers (ts, channel, user, question, standalone, question_key, lang,"
                 " tier, abstained, answer, passages, model, latency_s)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (time.time(), rec.channel, rec.user, rec.question, rec.standalone,
-                 question_key(rec.standalone), rec.lang, rec.tier, int(rec.abstained),
-                 rec.answer, json.dumps(rec.passages, ensure_ascii=False), rec.model,
-                 rec.latency_s),
+                (
+                    time.time(),
+                    rec.channel,
+                    rec.user,
+                    rec.question,
+                    rec.standalone,
+                    question_key(rec.standalone),
+                    rec.lang,
+                    rec.tier,
+                    int(rec.abstained),
+                    rec.answer,
+                    json.dumps(rec.passages, ensure_ascii=False),
+                    rec.model,
+                    rec.latency_s,
+                ),
             )
             return int(cur.lastrowid or 0)
 

@@ -12,7 +12,7 @@ from kb.types import Quote
 SYSTEM_PROMPT = (
     "You are a customer support assistant. Answer the question in one short sentence, using "
     "only the facts below from our help articles. Copy numbers, prices, times and codes "
-    "exactly. If the facts do not answer the question, say \"I don't know\"."
+    'exactly. If the facts do not answer the question, say "I don\'t know".'
 )
 ZH_INSTRUCTION = "请用中文回答。"
 
@@ -23,7 +23,7 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "hedge": "I couldn't find a definite answer to that in our help articles. "
         "The closest I found:",
         "handoff": "Shall I pass you to a colleague?",
-        "handoff_mention": "I've asked {mention} to help.",
+        "handoff_mention": "Shall I ask {mention} to help?",
         "sources": "Sources",
     },
     "zh": {
@@ -31,16 +31,28 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "dont_know": "抱歉，我在帮助文档中没有找到相关信息。",
         "hedge": "抱歉，我在帮助文档中没有找到确切的答案。最接近的内容是：",
         "handoff": "需要为您转接人工客服吗？",
-        "handoff_mention": "我已请 {mention} 来协助您。",
+        "handoff_mention": "需要我请 {mention} 来协助您吗？",
         "sources": "来源",
     },
 }
 
 # Phrases that mark a reply as a don't-know or a hand-off (ours and the model's).
 DONT_KNOW_MARKERS = (
-    "i don't know", "i do not know", "i couldn't find", "i could not find", "not sure",
-    "no information", "not mentioned", "doesn't say", "does not say", "don't have",
-    "pass you to a colleague", "ask a human", "没有找到", "不知道", "转接人工",
+    "i don't know",
+    "i do not know",
+    "i couldn't find",
+    "i could not find",
+    "not sure",
+    "no information",
+    "not mentioned",
+    "doesn't say",
+    "does not say",
+    "don't have",
+    "pass you to a colleague",
+    "ask a human",
+    "没有找到",
+    "不知道",
+    "转接人工",
 )
 
 

@@ -41,8 +41,11 @@ class Retriever:
             qvec = self.embedder.encode([query])[0]
             sims = matrix @ qvec
             dense = {int(i): float(s) for i, s in zip(ids, sims, strict=True)}
-        dense_rank = [i for i in sorted(dense, key=dense.__getitem__, reverse=True)
-                      if allowed is None or i in allowed][:CANDIDATES]
+        dense_rank = [
+            i
+            for i in sorted(dense, key=dense.__getitem__, reverse=True)
+            if allowed is None or i in allowed
+        ][:CANDIDATES]
         # 2) Lexical ranking (FTS5 bm25 over the same token stream the index holds).
         query_tokens = tokens(query, drop_stopwords=True)
         lexical = dict(self.store.lexical_search(query_tokens, 4 * CANDIDATES))
@@ -57,7 +60,8 @@ class Retriever:
         stored = self.store.passages(top)
         return [
             Hit(stored[pid], fused[pid], dense.get(pid, 0.0), lexical.get(pid, 0.0))
-            for pid in top if pid in stored
+            for pid in top
+            if pid in stored
         ]
 
     def _allowed_ids(self, sets: frozenset[str] | None) -> set[int] | None:

@@ -21,8 +21,28 @@ _ZH_PRONOUN = re.compile("它们|它的|它|这个|那个|这款|那款|该产�
 _NAMED = re.compile(
     r"(?:\b(?:[A-Z][\w'-]*|[a-zA-Z]*\d[\w-]*)\b)(?:[ \t]+(?:[A-Z][\w'-]*|[a-zA-Z]*\d[\w-]*)\b)*"
 )
-_SENTENCE_START_FILLERS = {"i", "i'm", "im", "hello", "hi", "hey", "thanks", "ok", "okay", "great",
-                           "happy", "what", "how", "can", "does", "is", "my", "the", "a", "we"}
+_SENTENCE_START_FILLERS = {
+    "i",
+    "i'm",
+    "im",
+    "hello",
+    "hi",
+    "hey",
+    "thanks",
+    "ok",
+    "okay",
+    "great",
+    "happy",
+    "what",
+    "how",
+    "can",
+    "does",
+    "is",
+    "my",
+    "the",
+    "a",
+    "we",
+}
 
 
 def named_phrases(text: str, is_rare: Callable[[str], bool] | None = None) -> list[str]:
@@ -81,8 +101,11 @@ def _thread_subject(
         for turn in reversed(history):
             if turn.get("role") != role:
                 continue
-            names = [p for p in named_phrases(str(turn.get("content", "")), is_rare)
-                     if p.lower() not in skip]
+            names = [
+                p
+                for p in named_phrases(str(turn.get("content", "")), is_rare)
+                if p.lower() not in skip
+            ]
             if names:
                 return " ".join(dict.fromkeys(names))
     return ""

@@ -106,7 +106,12 @@ class IndexStore:
             return {r[1]: StoredDoc(*r) for r in rows}
 
     def replace_document(
-        self, path: str, kb_set: str, title: str, url: str | None, sha256: str,
+        self,
+        path: str,
+        kb_set: str,
+        title: str,
+        url: str | None,
+        sha256: str,
         passages: Iterable[NewPassage],
     ) -> None:
         """Insert or re-index one document atomically."""
@@ -144,9 +149,13 @@ class IndexStore:
             self._matrix = None
 
     def _delete(self, path: str) -> None:
-        ids = [r[0] for r in self._db.execute(
-            "SELECT p.id FROM passages p JOIN docs d ON d.id = p.doc_id WHERE d.path = ?", (path,)
-        )]
+        ids = [
+            r[0]
+            for r in self._db.execute(
+                "SELECT p.id FROM passages p JOIN docs d ON d.id = p.doc_id WHERE d.path = ?",
+                (path,),
+            )
+        ]
         self._db.executemany("DELETE FROM passages_fts WHERE rowid = ?", [(i,) for i in ids])
         self._db.execute("DELETE FROM docs WHERE path = ?", (path,))
 
@@ -163,7 +172,8 @@ class IndexStore:
         with self._lock:
             rows = self._db.execute(
                 "SELECT p.id, d.path, d.kb_set, d.title, d.url, p.heading, p.text FROM passages p"
-                f" JOIN docs d ON d.id = p.doc_id WHERE p.id IN ({marks})", ids,
+                f" JOIN docs d ON d.id = p.doc_id WHERE p.id IN ({marks})",
+                ids,
             ).fetchall()
         return {r[0]: StoredPassage(*r) for r in rows}
 
@@ -187,7 +197,8 @@ class IndexStore:
         with self._lock:
             rows = self._db.execute(
                 "SELECT rowid, -bm25(passages_fts) FROM passages_fts WHERE passages_fts MATCH ?"
-                " ORDER BY bm25(passages_fts) LIMIT ?", (match, limit),
+                " ORDER BY bm25(passages_fts) LIMIT ?",
+                (match, limit),
             ).fetchall()
         return [(int(r[0]), float(r[1])) for r in rows]
 
@@ -211,7 +222,8 @@ class IndexStore:
                 ids = np.array([r[0] for r in rows], dtype=np.int64)
                 vecs = (
                     np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
-                    if rows else np.zeros((0, 0), dtype=np.float32)
+                    if rows
+                    else np.zeros((0, 0), dtype=np.float32)
                 )
                 self._matrix = (ids, vecs)
             return self._matrix

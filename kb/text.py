@@ -26,9 +26,20 @@ theres get got go going anything something thing things one let know want like t
 STOPWORDS = frozenset(_STOPWORDS.split())
 
 _SUFFIXES = (
-    ("ational", "ate"), ("ization", "ize"), ("fulness", "ful"), ("iveness", "ive"),
-    ("ousness", "ous"), ("ies", "y"), ("ied", "y"), ("sses", "ss"), ("ing", ""), ("edly", ""),
-    ("ed", ""), ("ly", ""), ("es", ""), ("s", ""),
+    ("ational", "ate"),
+    ("ization", "ize"),
+    ("fulness", "ful"),
+    ("iveness", "ive"),
+    ("ousness", "ous"),
+    ("ies", "y"),
+    ("ied", "y"),
+    ("sses", "ss"),
+    ("ing", ""),
+    ("edly", ""),
+    ("ed", ""),
+    ("ly", ""),
+    ("es", ""),
+    ("s", ""),
 )
 
 
@@ -134,6 +145,7 @@ def ungrounded_facts(answer: str, sources: str) -> set[str]:
 
 # --- names the knowledge base writes capitalised ---------------------------------------------
 
+
 def proper_nouns(texts: list[str]) -> set[str]:
     """Lowercased words the texts write capitalised more often than not, away from the start
     of a sentence, line or list item: product, place and plan names ("Cardiff", "GX")."""
@@ -152,6 +164,5 @@ def proper_nouns(texts: list[str]) -> set[str]:
                         lower[key] = lower.get(key, 0) + 1
                 prev = word if not word[0].isalnum() else "w"
     return {
-        w for w, n in capital.items()
-        if n > lower.get(w, 0) and len(w) >= 2 and w not in STOPWORDS
+        w for w, n in capital.items() if n > lower.get(w, 0) and len(w) >= 2 and w not in STOPWORDS
     }

@@ -54,6 +54,9 @@ class FakeDesk:
             0.01,
         )
 
+    def draft(self, plan: AnswerPlan, generated_so_far: str) -> str:
+        return generated_so_far.split("!")[0]  # the real desk cuts invented values; here "!"
+
     def finalize(self, plan: AnswerPlan, generated_text: str) -> FinalAnswer:
         if plan.tier == "abstain":
             body = "Sorry, I couldn't find that in our help articles."
@@ -108,8 +111,31 @@ def test_grounded_answers_show_sources_and_store_feedback(
     workspace.wait_for(lambda: desk.votes or None, timeout=10)
     assert desk.votes == [(1, -1, workspace.user_id("grace"))]
     workspace.wait_for(lambda: workspace.ephemerals("grace", "support") or None, timeout=10)
-    # Not streamed: the KB composes its reply after generation.
-    assert workspace.calls("chat.appendStream") == []
+    # The KB composes its reply after generation: drafts go by chat.update, not a stream.
+    assert workspace.calls("chat.startStream") == []
+
+
+def test_the_model_lead_in_streams_as_a_checked_draft_that_the_answer_replaces(
+    workspace, run_bot, script, scripted_engine
+):
+    script.answer = lambda turns: "Frames are covered for 5 years! Invented 99 years."
+    script.step_delay_s = 0.02  # about a second of writing: the draft shows while it lasts
+    desk = FakeDesk()
+    run_bot(workspace, scripted_engine, answerer=kb_answerer(desk), stream_update_interval_s=0.2)
+    ts = workspace.mention("ada", "support", "how long is the frame warranty?")
+    workspace.wait_for_reply("support", ts, timeout=20)
+    shown = [
+        call.args.get("text", "")
+        for call in workspace.calls("chat.postMessage") + workspace.calls("chat.update")
+        if call.args.get("thread_ts", ts) == ts
+    ]
+    drafts = [text for text in shown if text.endswith(" …")]
+    assert len(drafts) >= 2  # it grew while the model wrote
+    assert all("Frames are covered for 5 years".startswith(d.removesuffix(" …")) for d in drafts)
+    assert not any("99" in d for d in drafts)  # the draft filter held it back
+    assert answer_text(workspace, "support", ts) == (
+        "Here's what our help articles say:\n> Frames are covered for 5 years! Invented 99 years."
+    )  # the final answer (the fake desk quotes the model whole) replaced the draft
 
 
 def test_an_abstained_answer_offers_a_human_who_gets_the_question(

@@ -67,3 +67,14 @@ def test_chinese_question_gets_chinese_templates() -> None:
     answered = finalize_answer(_plan("answer", "zh", "滤芯多少钱？"), "A cartridge costs £34.99.")
     assert answered.body.startswith("根据我们的帮助文档：")  # an English lead-in is not used
     assert answered.text.endswith("_来源：[Skylark P2 Filters](https://help.example/filters)_")
+
+
+def test_the_draft_lead_in_never_shows_an_invented_value() -> None:
+    from kb.answer import draft_lead_in
+
+    plan = _plan("answer")  # its quote: "A cartridge costs £34.99."
+    assert draft_lead_in("A cartridge costs £3", plan) == "A cartridge costs £"  # half a price
+    assert draft_lead_in("A cartridge costs £34.99", plan) == "A cartridge costs £34.99"
+    assert draft_lead_in("A cartridge costs £39.99 each", plan) == "A cartridge costs £"
+    assert draft_lead_in("It costs £34.99. Also 12 more", plan) == "It costs £34.99."
+    assert draft_lead_in("I don't know", plan) == ""
