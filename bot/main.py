@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bot.runtime import check_slack, resolve_mode, secret, start_bot
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
     from deskhand.settings import Settings
 
 logger = logging.getLogger(__name__)
+
+ENGINE_DEAD_EXIT = 3
 
 
 def run_bot(settings: Settings, mode: str = "auto") -> int:
@@ -34,11 +37,11 @@ def run_bot(settings: Settings, mode: str = "auto") -> int:
         engine.shutdown()
         raise
     try:
-        wait_for_signal()
+        stopped_by = wait_for_signal(engine_alive=lambda: engine.is_alive)
     finally:
         running.stop()
         engine.shutdown()
-    return 0
+    return ENGINE_DEAD_EXIT if stopped_by == "engine dead" else 0
 
 
 def configured_secrets(settings: Settings) -> list[str]:
@@ -46,15 +49,23 @@ def configured_secrets(settings: Settings) -> list[str]:
     return [s for s in (secret(v) for v in values) if s]
 
 
-def wait_for_signal() -> None:
-    """Block until Ctrl-C or SIGTERM."""
+def wait_for_signal(engine_alive: Callable[[], bool] = lambda: True) -> str:
+    """Block until Ctrl-C, SIGTERM, or the engine dying; says which.
+
+    A dead engine (a device failure) has already failed its requests with an apology; the
+    process exits non-zero so its supervisor (Procfile host, systemd) starts a fresh one."""
     stopping = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    reason = "signal"
     try:
         while not stopping.wait(0.5):
-            pass
+            if not engine_alive():
+                reason = "engine dead"
+                logger.critical("the engine died: exiting so a supervisor can restart Deskhand")
+                break
     except KeyboardInterrupt:
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
     logger.info("stopping")
+    return reason

@@ -80,9 +80,10 @@ def run_local(settings: Settings) -> int:
             "(or send it a direct message, or type /ask)."
         )
         say("Press Ctrl-C to stop.")
-        from bot.main import wait_for_signal
+        from bot.main import ENGINE_DEAD_EXIT, wait_for_signal
 
-        wait_for_signal()
+        if wait_for_signal(engine_alive=lambda: engine.is_alive) == "engine dead":
+            return ENGINE_DEAD_EXIT
     finally:
         say("Stopping…")
         if running is not None:

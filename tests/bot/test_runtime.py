@@ -61,3 +61,10 @@ def test_an_unreachable_slack_is_named() -> None:
     unreachable = settings(slack_bot_token="xoxb-1", slack_api_url="http://127.0.0.1:9/api/")
     with pytest.raises(SettingsError, match="cannot reach Slack at SLACK_API_URL"):
         check_slack(unreachable)
+
+
+def test_waiting_stops_with_a_reason_when_the_engine_dies() -> None:
+    from bot.main import wait_for_signal
+
+    alive = iter([True, True, False])
+    assert wait_for_signal(engine_alive=lambda: next(alive)) == "engine dead"
