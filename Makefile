@@ -22,6 +22,7 @@ run: $(STAMP)
 test: $(STAMP)
 	@scripts/ensure-chromium.sh || echo "chromium unavailable: browser tests will be skipped"
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP)

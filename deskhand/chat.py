@@ -11,7 +11,7 @@ import sys
 from typing import TextIO
 
 from deskhand.settings import Settings
-from engine import EngineError, SamplingParams
+from engine import ChatMessage, EngineError, SamplingParams
 
 HELP = "Commands: /reset clears the conversation, /stats shows the engine, /exit (or Ctrl-D) quits."
 
@@ -27,8 +27,8 @@ def run_chat(settings: Settings, *, stdin: TextIO = sys.stdin, stdout: TextIO = 
         top_p=settings.top_p,
         timeout_s=settings.request_timeout_s,
     )
-    system = {"role": "system", "content": settings.system_prompt}
-    history: list[dict[str, str]] = []
+    system: ChatMessage = {"role": "system", "content": settings.system_prompt}
+    history: list[ChatMessage] = []
     print(HELP, file=stdout)
     try:
         while True:

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from engine.engine import Engine, EngineConfig
-from engine.types import SamplingParams
+from engine.types import ChatMessage, SamplingParams
 
 SYSTEM = (
     "You are Deskhand, a support assistant for a bike shop. "
@@ -53,8 +53,8 @@ QUESTIONS = [
 ]
 
 
-def build_prompts(count: int) -> list[list[dict[str, str]]]:
-    conversations = []
+def build_prompts(count: int) -> list[list[ChatMessage]]:
+    conversations: list[list[ChatMessage]] = []
     for i in range(count):
         question = QUESTIONS[i % len(QUESTIONS)]
         if i >= len(QUESTIONS):
@@ -190,12 +190,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.random_model:  # no weights travel: a model of that size with random weights
         from transformers import AutoTokenizer
 
-        tokenizer = AutoTokenizer.from_pretrained(args.tokenizer or source.location)
+        tokenizer: Any = AutoTokenizer.from_pretrained(args.tokenizer or source.location)
         model = random_llama(len(tokenizer), args.random_model, device=str(device), dtype="float32")
         name = f"random-llama-{args.random_model}"
     else:
-        fp32 = choose_dtype("float32", device)
-        loaded = load_model(source, device=device, dtype=fp32, cache_dir=settings.cache_dir)
+        float32 = choose_dtype("float32", device)
+        loaded = load_model(source, device=device, dtype=float32, cache_dir=settings.cache_dir)
         tokenizer, model, name = loaded.tokenizer, loaded.model, loaded.source.name
     load_s = time.perf_counter() - started
     eos = model.generation_config.eos_token_id

@@ -17,10 +17,13 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from engine.errors import ModelLoadError
+
+CausalLM = Any  # a transformers causal LM (PreTrainedModel); nn.Module typing hides its attributes
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +41,7 @@ class ModelSource:
 
 @dataclass(slots=True)
 class LoadedModel:
-    model: torch.nn.Module
+    model: CausalLM
     tokenizer: object  # a transformers PreTrainedTokenizerBase
     source: ModelSource
     load_s: float
@@ -141,7 +144,7 @@ def load_model(
         directory = str(_converted_gguf(Path(source.location), cache_dir))
     try:
         tokenizer = AutoTokenizer.from_pretrained(directory)
-        model = AutoModelForCausalLM.from_pretrained(directory, dtype=dtype)
+        model: CausalLM = AutoModelForCausalLM.from_pretrained(directory, dtype=dtype)
     except OSError as err:
         if source.kind == "hub":
             raise ModelLoadError(
@@ -164,7 +167,7 @@ def _converted_gguf(gguf: Path, cache_dir: Path) -> Path:
 
     logger.info("converting %s once (later starts load the cached copy %s)", gguf.name, target)
     tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(
+    model: CausalLM = AutoModelForCausalLM.from_pretrained(
         str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32
     )
     # The GGUF quantizer marks the model "not serializable" although its weights are now

@@ -12,11 +12,11 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-import torch
+CausalLM = Any  # a transformers causal LM (PreTrainedModel); nn.Module typing hides its attributes
 
 
 def hf_continuous_batching_tok_s(
-    model: torch.nn.Module, prompts: Sequence[Sequence[int]], new_tokens: int
+    model: CausalLM, prompts: Sequence[Sequence[int]], new_tokens: int
 ) -> float:
     """transformers' generate_batch over all prompts at once (after a warm-up)."""
     from transformers import GenerationConfig
@@ -56,7 +56,7 @@ def llama_cpp_tok_s(
         out = llm.create_chat_completion(
             conversation, max_tokens=new_tokens, temperature=0.0, logit_bias=never_stop
         )
-        tokens += out["usage"]["completion_tokens"]
+        tokens += out["usage"]["completion_tokens"]  # type: ignore[index]
     return tokens / (time.perf_counter() - started)
 
 

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 
+CausalLM = Any  # a transformers causal LM (PreTrainedModel); nn.Module typing hides its attributes
+
 
 def generate_one(
-    model: torch.nn.Module,
+    model: CausalLM,
     prompt: Sequence[int],
     max_new_tokens: int,
     stop_token_ids: Sequence[int] | None,
@@ -36,18 +39,18 @@ def generate_one(
     return out[0, len(prompt) :].tolist()
 
 
-def clone_as(model: torch.nn.Module, dtype: str) -> torch.nn.Module:
+def clone_as(model: CausalLM, dtype: str) -> CausalLM:
     target = getattr(torch, dtype)
     if next(model.parameters()).dtype == target:
         return model
     return copy.deepcopy(model).to(target).eval()
 
 
-def random_llama(vocab_size: int, size: str, *, device: str, dtype: str) -> torch.nn.Module:
+def random_llama(vocab_size: int, size: str, *, device: str, dtype: str) -> CausalLM:
     """A randomly initialised Llama of about `size` ("1b", "350m", "135m") parameters."""
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    shapes = {
+    shapes: dict[str, Any] = {
         "135m": dict(
             hidden_size=576,
             intermediate_size=1536,

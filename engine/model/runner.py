@@ -12,6 +12,7 @@ import inspect
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -19,6 +20,8 @@ from engine.model.cuda_graphs import DecodeGraphs
 from engine.model.kv_cache import SlotKVCache
 from engine.model.sampling import RowSampler, sample_next
 from engine.types import SamplingParams
+
+CausalLM = Any  # a transformers causal LM (PreTrainedModel); nn.Module typing hides its attributes
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +41,7 @@ class ModelRunner:
 
     def __init__(
         self,
-        model: torch.nn.Module,
+        model: CausalLM,
         *,
         name: str,
         max_rows: int,
@@ -57,7 +60,7 @@ class ModelRunner:
             getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
         )
         kv_heads = getattr(config, "num_key_value_heads", None) or config.num_attention_heads
-        self.context_window = min(context_window, config.max_position_embeddings)
+        self.context_window: int = min(context_window, int(config.max_position_embeddings))
         self.cache = SlotKVCache(
             config.num_hidden_layers,
             kv_heads,
