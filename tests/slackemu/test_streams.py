@@ -55,8 +55,10 @@ def test_slack_sdk_chat_stream_helper(sandbox: Sandbox) -> None:
 
 def test_dm_streams_need_no_recipient(sandbox: Sandbox) -> None:
     parent = sandbox.dm("ada", "hi")
-    web_client(sandbox).chat_startStream(channel=sandbox.dm_channel("ada"), thread_ts=parent,
-                                         markdown_text="hello")
+    dm = sandbox.dm_channel("ada")
+    response = web_client(sandbox).chat_startStream(channel=dm, thread_ts=parent,
+                                                    markdown_text="hello")
+    assert response["ok"] and sandbox.is_streaming(dm, response["ts"])
 
 
 def test_idle_stream_expires_and_update_takes_over(make_sandbox) -> None:
