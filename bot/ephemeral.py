@@ -26,6 +26,7 @@ from bot.formatting import (
     open_fence,
     plain_preview,
     reopen_fence,
+    sanitize,
 )
 from bot.types import FinalReply
 
@@ -117,8 +118,7 @@ class EphemeralReply:
         """Provisional text (a progress update, when one is left); finish() replaces it."""
         now = self.clock()
         if self._may_show_progress() and now - self._last_progress >= self.progress_interval_s:
-            sanitizer = MarkdownSanitizer()
-            shown = (sanitizer.feed(text) + sanitizer.finish()).strip()
+            shown = sanitize(text).strip()
             if shown:
                 self._progress(shown + " …")
 

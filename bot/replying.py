@@ -35,6 +35,7 @@ from bot.formatting import (
     open_fence,
     plain_preview,
     reopen_fence,
+    sanitize,
 )
 from bot.pacing import ChannelPacer
 from bot.types import FinalReply
@@ -145,8 +146,7 @@ class ThreadReply:
             return
         self.native = False
         part, now = self._parts[0], self.clock()
-        sanitizer = MarkdownSanitizer()
-        shown = (sanitizer.feed(text) + sanitizer.finish()).strip()
+        shown = sanitize(text).strip()
         if not shown or shown == self._draft or now - part.last_write < self.update_interval_s:
             return
         self._draft = shown
