@@ -59,6 +59,10 @@ class Completion:
     ttft_s: float | None  # submit -> first token; None when no token was produced
     total_s: float
     error: str | None = None
+    # This request's share of engine time: its own prefill plus, for each decode step it was
+    # in, that step's wall time divided by the rows in the step (so batching lowers it).
+    # Remote engines report wall time. Metering turns it into cost per answer.
+    engine_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
