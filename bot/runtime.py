@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.answerers import Answerer, open_answerer
 from bot.app import create_app
-from bot.http_server import BotHttpServer
+from bot.http_server import BotHttpServer, HttpLimits
 from bot.services import BotServices, build_services
 from bot.slack_client import make_web_client
 from bot.socket_mode import AckFirstSocketMode
@@ -113,7 +113,15 @@ def start_bot(
         running.socket_mode.connect()
     else:
         running.http_server = BotHttpServer(
-            app, settings.http_host, settings.port, health=lambda: _health(services)
+            app,
+            settings.http_host,
+            settings.port,
+            health=lambda: _health(services),
+            limits=HttpLimits(
+                threads=settings.http_threads,
+                connection_limit=settings.http_connection_limit,
+                timeout_s=settings.http_timeout_s,
+            ),
         )
         running.http_server.start()
     # Everything loaded so far (model, tokenizer, Bolt, the index) lives as long as the process:

@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
-    http_host: str = "0.0.0.0"
+    http_host: str = Field("127.0.0.1", description="HTTP mode bind address; behind a TLS proxy")
     port: int = Field(3000, ge=0, le=65535)
     slash_command: str = "/ask"
     slash_ephemeral: bool = False
@@ -79,6 +79,11 @@ class Settings(BaseSettings):
     kb_answer_min_score: float = Field(0.62, description="evidence score for a confident answer")
     kb_hedge_min_score: float = Field(0.40, description="below: plain don't-know + hand-off")
     kb_max_new_tokens: int = Field(48, ge=8, description="the model writes one sentence")
+
+    # --- reliability: HTTP mode limits, logging (rely) -------------------------------------
+    http_threads: int = Field(8, ge=1, description="HTTP mode worker threads")
+    http_connection_limit: int = Field(1000, ge=10, description="open sockets, then refuse")
+    http_timeout_s: int = Field(10, ge=1, description="close HTTP connections idle this long")
 
     # --- local slack workspace ------------------------------------------------------------
     sandbox_host: str = "127.0.0.1"
