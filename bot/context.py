@@ -1,64 +1,82 @@
 """Reading the conversation a question belongs to from Slack, and people's display names.
 
 Owns the Slack reads (conversations.replies for threads, conversations.history for the recent
-window of a DM, users.info once per person) and hands the pure builder in bot.conversation
-what it needs. Never posts anything.
+window of a DM, users.info per person, cached with a TTL and a size bound) and hands the pure
+builder in bot.conversation what it needs. A long thread is read to its end keeping only its
+parent and newest replies, then cut to the newest `MAX_CONTEXT_CHARS` of text. Never posts.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from cachetools import TTLCache
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.conversation import Conversation, build_conversation, mentioned_user_ids
+from bot.conversation import Conversation, build_conversation, mentioned_user_ids, ts_key
 from bot.types import BotIdentity, Question
 
 logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 200
-MAX_THREAD_MESSAGES = 1_000
+MAX_THREAD_PAGES = 50  # 10,000 replies read at most
+MAX_THREAD_MESSAGES = 1_000  # the newest replies kept (plus the parent)
+MAX_CONTEXT_CHARS = 200_000  # of message text handed to the builder, newest first
+
+NAME_TTL_S = 3600.0
+FAILED_NAME_TTL_S = 60.0
+MAX_CACHED_NAMES = 10_000
+MAX_LOOKUPS_PER_READ = 20  # users.info calls for one conversation; the rest show their id
 
 
 class UserDirectory:
-    """Display names by user id: users.info once per person, then cached."""
+    """Display names by user id: users.info, cached for an hour (a failure for a minute)."""
 
     def __init__(self, client: WebClient) -> None:
         self._client = client
         self._lock = threading.Lock()
-        self._names: dict[str, str] = {}
+        self._names: TTLCache[str, str] = TTLCache(MAX_CACHED_NAMES, NAME_TTL_S)
+        self._failed: TTLCache[str, str] = TTLCache(MAX_CACHED_NAMES, FAILED_NAME_TTL_S)
 
     def name(self, user_id: str) -> str:
-        with self._lock:
-            if user_id in self._names:
-                return self._names[user_id]
+        cached = self.cached(user_id)
+        if cached is not None:
+            return cached
         name = self._look_up(user_id)
         with self._lock:
-            self._names[user_id] = name
-        return name
+            (self._failed if name is None else self._names)[user_id] = name or user_id
+        return name or user_id
 
-    def names_for(self, messages: Iterable[Mapping[str, Any]]) -> dict[str, str]:
-        """Names of every author and every person mentioned in `messages`."""
-        ids: set[str] = set()
-        for message in messages:
-            if message.get("user") and not message.get("bot_id"):
-                ids.add(str(message["user"]))
-            ids.update(mentioned_user_ids(str(message.get("text") or "")))
-            payload = (message.get("metadata") or {}).get("event_payload") or {}
-            if isinstance(payload, Mapping) and payload.get("user_id"):
-                ids.add(str(payload["user_id"]))
-        return {user_id: self.name(user_id) for user_id in sorted(ids)}
+    def cached(self, user_id: str) -> str | None:
+        with self._lock:
+            return self._names.get(user_id) or self._failed.get(user_id)
 
-    def _look_up(self, user_id: str) -> str:
+    def names_for(self, messages: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+        """Names of the authors and people mentioned in `messages`, newest first; at most
+        MAX_LOOKUPS_PER_READ of them not cached yet are looked up, the rest keep their id."""
+        names: dict[str, str] = {}
+        lookups = 0
+        for user_id in _people(reversed(messages)):
+            if user_id in names:
+                continue
+            cached = self.cached(user_id)
+            if cached is None and lookups < MAX_LOOKUPS_PER_READ:
+                lookups += 1
+                cached = self.name(user_id)
+            names[user_id] = cached or user_id
+        return names
+
+    def _look_up(self, user_id: str) -> str | None:
         try:
             user = self._client.users_info(user=user_id)["user"]
         except (SlackApiError, KeyError, TypeError) as err:
             logger.info("users.info %s failed: %s", user_id, _error_code(err))
-            return user_id
+            return None
         profile = user.get("profile") or {}
         return (
             profile.get("display_name")
@@ -67,6 +85,36 @@ class UserDirectory:
             or user.get("name")
             or user_id
         )
+
+
+def _people(messages: Iterable[Mapping[str, Any]]) -> Iterable[str]:
+    """User ids in each message: its author, the /ask asker we posted for, then mentions."""
+    for message in messages:
+        if message.get("user") and not message.get("bot_id"):
+            yield str(message["user"])
+        payload = (message.get("metadata") or {}).get("event_payload") or {}
+        if isinstance(payload, Mapping) and payload.get("user_id"):
+            yield str(payload["user_id"])
+        yield from mentioned_user_ids(str(message.get("text") or ""))
+
+
+def newest_within(
+    messages: Sequence[Mapping[str, Any]], question_ts: str, max_chars: int
+) -> list[Mapping[str, Any]]:
+    """The first message (a thread's parent) and the newest messages up to the question whose
+    text fits in `max_chars`, oldest first. The question itself is always kept."""
+    if not messages:
+        return []
+    limit = ts_key(question_ts)
+    first, rest = messages[0], [m for m in messages[1:] if ts_key(str(m.get("ts", "0"))) <= limit]
+    kept: list[Mapping[str, Any]] = []
+    used = len(str(first.get("text") or ""))
+    for message in reversed(rest):
+        used += len(str(message.get("text") or ""))
+        if used > max_chars and message.get("ts") != question_ts:
+            break
+        kept.append(message)
+    return [first, *reversed(kept)]
 
 
 class ConversationReader:
@@ -81,10 +129,12 @@ class ConversationReader:
         self._dm_history_limit = dm_history_limit
 
     def thread(self, channel_id: str, thread_ts: str) -> list[dict[str, Any]]:
-        """The thread's messages, parent first (conversations.replies, paginated)."""
-        messages: list[dict[str, Any]] = []
+        """The thread's parent and its newest MAX_THREAD_MESSAGES replies, oldest first
+        (conversations.replies, paginated to the end, at most MAX_THREAD_PAGES pages)."""
+        parent: list[dict[str, Any]] = []
+        replies: deque[dict[str, Any]] = deque(maxlen=MAX_THREAD_MESSAGES)
         cursor: str | None = None
-        while len(messages) < MAX_THREAD_MESSAGES:
+        for _ in range(MAX_THREAD_PAGES):
             page = self._client.conversations_replies(
                 channel=channel_id,
                 ts=thread_ts,
@@ -92,11 +142,21 @@ class ConversationReader:
                 include_all_metadata=True,
                 cursor=cursor,
             )
-            messages += page.get("messages") or []
+            messages = list(page.get("messages") or [])
+            if not parent and messages:
+                parent, messages = messages[:1], messages[1:]
+            replies.extend(messages)
             cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
             if not page.get("has_more") or not cursor:
                 break
-        return messages
+        else:
+            logger.warning(
+                "thread %s/%s: read the first %d pages only",
+                channel_id,
+                thread_ts,
+                MAX_THREAD_PAGES,
+            )
+        return [*parent, *replies]
 
     def dm_window(self, channel_id: str, latest_ts: str) -> list[dict[str, Any]]:
         """The most recent top-level DM messages up to the question, oldest first."""
@@ -131,6 +191,7 @@ class ConversationReader:
                     "ts": question.ts,
                 }
             )
+        messages = newest_within(messages, question.ts, MAX_CONTEXT_CHARS)
         names = self.users.names_for(messages)
         return build_conversation(messages, bot=self._bot, question_ts=question.ts, names=names)
 

@@ -2,7 +2,8 @@
 
 Pure: the bot's posts become assistant turns, everyone else's user turns named after their
 author; mentions stripped, Slack markup spelt out, files noted. `fit_to_window` trims the
-oldest turns to the token budget, keeping the first message and the question.
+oldest turns to the token budget (each turn tokenized once), keeping the first message and
+the question.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ SKIPPED_SUBTYPES = frozenset(
     }
 )
 ELLIPSIS = "…"
+MAX_RECHECKS = 3  # counts of the chosen prompt before falling back to first + question
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +72,7 @@ def build_conversation(
     turns: list[Turn] = []
     question = ""
     for message in messages:
-        if _ts_key(str(message.get("ts", "0"))) > _ts_key(question_ts):
+        if ts_key(str(message.get("ts", "0"))) > ts_key(question_ts):
             continue
         turn = to_turn(message, bot=bot, names=names)
         if turn is None:
@@ -169,30 +171,47 @@ def fit_to_window(
 
     The oldest turns go first; the first turn (the thread's opening message) and the last
     (the question) always stay, shortened from their ends only if they alone do not fit.
+    Each turn is tokenized once (its cost next to the system prompt); the sum picks the turns,
+    and one count of the chosen prompt checks it (chat templates are not quite additive).
     """
     head = [system] if system else []
-    if count_tokens(head + turns) <= budget or len(turns) <= 2:
-        kept = turns
-    else:
-        first, middle, last = turns[0], turns[1:-1], turns[-1]
-
-        def fits(dropped: int) -> bool:
-            return count_tokens([*head, first, *middle[dropped:], last]) <= budget
-
-        low, high = 1, len(middle)  # smallest number of dropped middle turns that fits
-        while low < high:
-            mid = (low + high) // 2
-            if fits(mid):
-                high = mid
-            else:
-                low = mid + 1
-        kept = [first, *middle[low:], last]
+    kept = list(turns)
+    if len(turns) > 2:
+        base = count_tokens(head) if head else 0
+        costs = [count_tokens([*head, turn]) - base for turn in turns]
+        start = _first_kept_middle(costs, budget - base)
+        kept = [turns[0], *turns[start:-1], turns[-1]]
+    total = count_tokens(head + kept)
+    for recheck in range(MAX_RECHECKS + 1):
+        if total <= budget or len(kept) <= 2:
+            break
+        if recheck == MAX_RECHECKS:
+            kept = [turns[0], turns[-1]]
+        else:  # drop the oldest kept middle turns worth at least the excess
+            drop = 1
+            while drop < len(kept) - 2 and sum(costs[start : start + drop]) < total - budget:
+                drop += 1
+            start += drop
+            kept = [turns[0], *turns[start:-1], turns[-1]]
+        total = count_tokens(head + kept)
     omitted = len(turns) - len(kept)
     for index in (0, len(kept) - 1):  # the opening message first, the question last
-        if count_tokens(head + kept) <= budget:
+        if total <= budget:
             break
         kept = _shorten_turn(head, kept, index, count_tokens, budget)
+        total = count_tokens(head + kept)
     return head + kept, omitted
+
+
+def _first_kept_middle(costs: list[int], budget: int) -> int:
+    """Index of the oldest middle turn kept: the newest middle turns whose costs, with the
+    first and last turn's, sum within `budget`."""
+    used = costs[0] + costs[-1]
+    start = len(costs) - 1
+    while start > 1 and used + costs[start - 1] <= budget:
+        start -= 1
+        used += costs[start]
+    return start
 
 
 def _shorten_turn(
@@ -240,7 +259,7 @@ def _attachment_label(attachment: Mapping[str, Any]) -> str:
     return str(label or "untitled")[:200]
 
 
-def _ts_key(ts: str) -> tuple[int, int]:
+def ts_key(ts: str) -> tuple[int, int]:
     seconds, _, micros = ts.partition(".")
     try:
         return int(seconds), int(micros or 0)

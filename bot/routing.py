@@ -90,8 +90,11 @@ def is_allowed(
 
 
 def bot_is_in_thread(messages: Sequence[Mapping[str, Any]], bot: BotIdentity) -> bool:
-    """Whether the bot has posted in this thread (or started it)."""
+    """Whether the bot has posted in this thread (or started it). The parent's reply_users
+    covers a long thread whose bot replies are older than the replies read."""
     return any(
-        m.get("user") == bot.user_id or (m.get("bot_id") and m.get("bot_id") == bot.bot_id)
+        m.get("user") == bot.user_id
+        or (m.get("bot_id") and m.get("bot_id") == bot.bot_id)
+        or bot.user_id in (m.get("reply_users") or ())
         for m in messages
     )

@@ -105,3 +105,37 @@ def test_a_question_too_long_for_the_window_is_shortened_not_dropped() -> None:
 def test_everything_fits_nothing_dropped() -> None:
     turns = [{"role": "user", "content": "hi"}]
     assert fit_to_window(None, turns, count_chars, budget=100) == (turns, 0)
+
+
+def test_trimming_a_long_thread_tokenizes_each_turn_about_once() -> None:
+    turns = [
+        {"role": "user" if i % 2 == 0 else "assistant", "content": f"turn {i} " + "y" * 400}
+        for i in range(1_000)
+    ]
+    system = {"role": "system", "content": "be brief"}
+    seen: list[int] = []
+
+    def counting(messages: list[dict[str, str]]) -> int:
+        seen.append(sum(len(m["content"]) for m in messages))
+        return count_chars(messages)
+
+    budget = 20 * 420
+    messages, omitted = fit_to_window(system, turns, counting, budget=budget)
+    assert count_chars(messages) <= budget and omitted > 900
+    assert messages[1] == turns[0] and messages[-1] == turns[-1]
+    assert messages[-2] == turns[-2]  # the newest middle turns are kept
+    everything = sum(len(t["content"]) for t in turns)
+    # once per turn (next to the system prompt), then one count of the chosen prompt
+    assert sum(seen) <= everything + len(turns) * len("be brief") + budget
+    assert len(seen) <= len(turns) + 3
+
+
+def test_trimming_rechecks_a_template_that_is_not_additive() -> None:
+    turns = [{"role": "user", "content": f"turn {i} " + "z" * 40} for i in range(50)]
+
+    def quadratic(messages: list[dict[str, str]]) -> int:  # grows faster than the sum
+        return count_chars(messages) + 3 * len(messages) ** 2
+
+    messages, omitted = fit_to_window(None, turns, quadratic, budget=600)
+    assert quadratic(messages) <= 600
+    assert messages[0] == turns[0] and messages[-1] == turns[-1] and omitted > 0
