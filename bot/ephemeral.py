@@ -2,7 +2,8 @@
 
 A response_url takes 5 posts in 30 minutes and ephemerals cannot be edited with chat.update,
 so an `EphemeralReply` spends them carefully: two progress updates at most, then the answer with
-"Share to channel" and 👍/👎. `ShareBox` keeps the answer for the Share button.
+"Share to channel" and 👍/👎. `ShareBox` keeps the answer for the Share button (a cachetools
+TTL cache: half an hour, a thousand answers at most).
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ import logging
 import secrets
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from cachetools import TTLCache
 from slack_sdk.webhook import WebhookClient
 
 from bot.blocks import Block, footer_blocks, markdown_block
@@ -55,26 +56,19 @@ class ShareBox:
         max_items: int = 1_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.ttl_s = ttl_s
-        self.max_items = max_items
-        self._clock = clock
         self._lock = threading.Lock()
-        self._items: OrderedDict[str, tuple[float, SharedAnswer]] = OrderedDict()
+        self._items: TTLCache[str, SharedAnswer] = TTLCache(max_items, ttl_s, timer=clock)
 
     def put(self, answer: SharedAnswer) -> str:
         share_id = secrets.token_hex(8)
         with self._lock:
-            self._items[share_id] = (self._clock(), answer)
-            while len(self._items) > self.max_items:
-                self._items.popitem(last=False)
+            self._items[share_id] = answer
         return share_id
 
     def take(self, share_id: str) -> SharedAnswer | None:
+        """The answer, once: a second click (or one after half an hour) gets None."""
         with self._lock:
-            item = self._items.pop(share_id, None)
-        if item is None or self._clock() - item[0] > self.ttl_s:
-            return None
-        return item[1]
+            return self._items.pop(share_id, None)
 
 
 class EphemeralReply:

@@ -1,7 +1,9 @@
 """Pacing for Slack's posting limit: about one new message per second per channel.
 
 A token bucket per channel with a small burst; callers reserve a slot and sleep outside the
-lock until it comes. Edits are throttled per message by the reply writers, not here.
+lock until it comes. A bucket is forgotten once it would have refilled (it then equals a new
+one), and at most MAX_CHANNELS are held. Edits are throttled per message by the reply writers,
+not here.
 """
 
 from __future__ import annotations
@@ -9,6 +11,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+
+from cachetools import TLRUCache
+
+MAX_CHANNELS = 10_000
 
 
 class ChannelPacer:
@@ -26,7 +32,20 @@ class ChannelPacer:
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._buckets: dict[str, tuple[float, float]] = {}  # channel -> (tokens, as of)
+        # channel -> (tokens, as of), dropped when full again
+        self._buckets: TLRUCache[str, tuple[float, float]] = TLRUCache(
+            MAX_CHANNELS, self._refilled_at, timer=clock
+        )
+
+    def tracked(self) -> int:
+        """How many channels have a bucket that is not full (the rest are forgotten)."""
+        with self._lock:
+            self._buckets.expire()
+            return len(self._buckets)
+
+    def _refilled_at(self, _channel: str, bucket: tuple[float, float], now: float) -> float:
+        tokens, _ = bucket
+        return now + (self.burst - tokens) * self.interval_s
 
     def reserve(self, channel_id: str) -> float:
         """Take the next slot; returns how long to wait before using it."""
