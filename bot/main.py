@@ -25,7 +25,11 @@ ENGINE_DEAD_EXIT = 3
 
 def run_bot(settings: Settings, mode: str = "auto") -> int:
     """Run until interrupted; returns the exit code."""
-    setup_logging(settings.log_level, secrets=configured_secrets(settings))
+    setup_logging(
+        settings.log_level,
+        secrets=configured_secrets(settings),
+        message_text=settings.log_message_text,
+    )
     resolve_mode(settings, mode)  # fail on missing or refused credentials before loading
     check_slack(settings)  # the model, which takes a while
     from engine import start_engine

@@ -43,7 +43,7 @@ def has_slack_credentials(settings: Settings) -> bool:
 
 def run_local(settings: Settings) -> int:
     """The local workspace, the engine and the bot, until Ctrl-C."""
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, message_text=settings.log_message_text)
     from slackemu import Sandbox
 
     say(
