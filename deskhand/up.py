@@ -7,6 +7,7 @@ default model and the bot, says where to click, and stops it all cleanly on Ctrl
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import sys
 from pathlib import Path
@@ -50,6 +51,10 @@ def run_local(settings: Settings) -> int:
         "No Slack tokens configured: starting a local Slack workspace (nothing leaves "
         "this machine)."
     )
+    warning = exposure_warning(settings.sandbox_host)
+    if warning:
+        logger.warning("%s", warning)
+        say(f"\n*** WARNING: {warning} ***\n")
     try:
         sandbox = Sandbox.start(
             manifest=MANIFEST if MANIFEST.is_file() else None,
@@ -92,6 +97,22 @@ def run_local(settings: Settings) -> int:
             engine.shutdown()
         sandbox.stop()
     return 0
+
+
+def exposure_warning(host: str) -> str | None:
+    """What is at stake when the local workspace listens beyond this machine, or None."""
+    if host == "localhost":
+        return None
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:
+        pass
+    return (
+        f"SANDBOX_HOST={host} puts the local workspace on the network: anyone who can reach "
+        "it can read every conversation and post as anyone (the tokens stay loopback-only). "
+        "Use SANDBOX_HOST=127.0.0.1 unless you mean it."
+    )
 
 
 def local_settings(settings: Settings, sandbox: Any) -> Settings:

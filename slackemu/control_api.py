@@ -1,14 +1,22 @@
 """The JSON control API under `/_sandbox/`, mirroring the Python API for the browser UI and for
 scripts: act as people (post, mention, dm, slash, click, edit, delete, stop a stream) and read
-state, calls, deliveries and violations. Cross-origin POSTs are refused.
+state, calls, deliveries and violations.
+
+Every route checks who is asking first: the Host header must be `localhost`, an IP literal or
+the emulator's own host name (a DNS-rebinding page sends its own domain), an `Origin` or
+`Sec-Fetch-Site` header must say same-origin, and POSTs must be JSON (a cross-site form
+cannot send that without a preflight, which is never answered). The credentials in
+`/_sandbox/state` (tokens, signing secret) go to loopback callers only.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -17,12 +25,13 @@ from slackemu.emulator import Emulator, SandboxError
 from slackemu.richtext import link_names
 
 JsonHandler = Callable[[Emulator, dict[str, Any]], Awaitable[Any]]
+SAME_SITE_FETCHES = frozenset({"same-origin", "none"})
 
 
 def add_routes(app: web.Application) -> None:
     for name, handler in POSTS.items():
         app.router.add_post(f"/_sandbox/{name}", _post(handler))
-    app.router.add_get("/_sandbox/state", _get(_state))
+    app.router.add_get("/_sandbox/state", _get(_state, credentials=True))
     app.router.add_get("/_sandbox/messages", _get(_messages))
     app.router.add_get("/_sandbox/thread", _get(_thread))
     app.router.add_get("/_sandbox/calls", _get(_calls))
@@ -33,9 +42,11 @@ def add_routes(app: web.Application) -> None:
 def _post(handler: JsonHandler) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def route(request: web.Request) -> web.Response:
         emu = request.app[EMULATOR]
-        origin = request.headers.get("Origin")
-        if origin is not None and origin != f"{request.scheme}://{request.host}":
-            return web.json_response({"ok": False, "error": "cross_origin"}, status=403)
+        refused = refusal(request)
+        if refused is not None:
+            return web.json_response({"ok": False, "error": refused}, status=403)
+        if request.content_type != "application/json":
+            return web.json_response({"ok": False, "error": "json_only"}, status=415)
         try:
             body = await request.json() if request.can_read_body else {}
         except json.JSONDecodeError:
@@ -49,15 +60,56 @@ def _post(handler: JsonHandler) -> Callable[[web.Request], Awaitable[web.Respons
     return route
 
 
-def _get(handler: JsonHandler) -> Callable[[web.Request], Awaitable[web.Response]]:
+def _get(
+    handler: JsonHandler, *, credentials: bool = False
+) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def route(request: web.Request) -> web.Response:
+        refused = refusal(request)
+        if refused is not None:
+            return web.json_response({"ok": False, "error": refused}, status=403)
+        query: dict[str, Any] = dict(request.query)
+        if credentials:
+            query["_with_credentials"] = is_loopback(request.remote)
         try:
-            result = await handler(request.app[EMULATOR], dict(request.query))
+            result = await handler(request.app[EMULATOR], query)
         except (SandboxError, KeyError) as err:
             return web.json_response({"ok": False, "error": str(err)}, status=400)
         return web.json_response({"ok": True, **result}, dumps=_dumps)
 
     return route
+
+
+def refusal(request: web.Request) -> str | None:
+    """Why this caller may not use the control API (an error code), or None."""
+    own = urlsplit(request.app[EMULATOR].base_url).hostname
+    if not trusted_host(request.host, own):
+        return "untrusted_host"
+    origin = request.headers.get("Origin")
+    if origin is not None and origin != f"{request.scheme}://{request.host}":
+        return "cross_origin"
+    if request.headers.get("Sec-Fetch-Site", "none") not in SAME_SITE_FETCHES:
+        return "cross_origin"
+    return None
+
+
+def trusted_host(host_header: str, own_host: str | None) -> bool:
+    """Whether a Host header names this machine directly: localhost, an IP address (DNS
+    rebinding needs a domain name), or the host name the emulator was started with."""
+    name = urlsplit(f"//{host_header}").hostname or ""
+    if name in ("localhost", own_host):
+        return True
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def is_loopback(address: str | None) -> bool:
+    try:
+        return address is not None and ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
 
 
 def _dumps(value: Any) -> str:
@@ -154,7 +206,8 @@ async def _state(emu: Emulator, query: dict[str, str]) -> dict[str, Any]:
         "connections": len(emu.sockets.open_connections()),
         "api_url": emu.base_url + "/api/",
         "tokens": {"bot": emu.creds.bot_token, "app": emu.creds.app_token,
-                   "signing_secret": emu.creds.signing_secret},
+                   "signing_secret": emu.creds.signing_secret}
+        if query.get("_with_credentials") else None,
     }
 
 

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+import socket
+
 from pydantic import SecretStr
 
 from deskhand.settings import Settings
-from deskhand.up import SAMPLE_KB, has_slack_credentials, local_settings
+from deskhand.up import (
+    SAMPLE_KB,
+    exposure_warning,
+    has_slack_credentials,
+    local_settings,
+    run_local,
+)
 
 
 def settings(**values: object) -> Settings:
@@ -28,3 +37,24 @@ def test_the_local_workspace_settings(workspace) -> None:
     assert local.escalation_channel == workspace.channel_id("general")
     mine = local_settings(settings(kb_dir="/srv/kb", escalation_channel="C0HUMANS"), workspace)
     assert str(mine.kb_dir) == "/srv/kb" and mine.escalation_channel == "C0HUMANS"
+
+
+def test_a_non_loopback_sandbox_host_is_warned_about_loudly(capsys) -> None:
+    assert exposure_warning("127.0.0.1") is None and exposure_warning("localhost") is None
+    assert exposure_warning("::1") is None
+    assert "SANDBOX_HOST=0.0.0.0" in (exposure_warning("0.0.0.0") or "")
+    assert exposure_warning("devbox.lan") is not None
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    root.handlers = [logging.NullHandler()]
+    try:
+        with socket.socket() as taken:  # the port is taken: run_local warns, then gives up
+            taken.bind(("0.0.0.0", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            code = run_local(settings(sandbox_host="0.0.0.0", sandbox_port=port))
+    finally:
+        root.handlers, level = saved
+        root.setLevel(level)
+    out = capsys.readouterr().out
+    assert code == 1 and "*** WARNING: SANDBOX_HOST=0.0.0.0" in out and "Cannot listen" in out
