@@ -86,11 +86,14 @@ class Settings(BaseSettings):
     http_timeout_s: int = Field(10, ge=1, description="close HTTP connections idle this long")
     log_message_text: bool = Field(False, description="let message text into (DEBUG) logs")
 
+    # --- admins ---------------------------------------------------------------------------
+    admin_users: CsvList = Field(default_factory=list, description="user IDs; may stop any answer")
+
     # --- local slack workspace ------------------------------------------------------------
     sandbox_host: str = "127.0.0.1"
     sandbox_port: int = Field(8765, ge=0, le=65535)
 
-    @field_validator("allowed_channels", "allowed_users", mode="before")
+    @field_validator("allowed_channels", "allowed_users", "admin_users", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> object:
         if isinstance(value, str):

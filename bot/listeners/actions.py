@@ -1,5 +1,9 @@
 """Button clicks: Stop (cancel generation), 👍/👎 (feedback), "Ask a human" (hand-off) and
 "Share to channel" (publish a private answer). Each acks first; the work is short Slack I/O.
+
+Stop works for the asker and for ADMIN_USERS only; anyone may rate an answer or ask a human
+(a bystander who sees the bot is stuck can call for help). A hand-off is remembered in the
+thread itself (a notice with metadata), so a second click after a restart does not re-ping.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from typing import Any
 from slack_bolt import Ack, Respond
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks import QUESTION_EVENT, mrkdwn_escape
+from bot.blocks import NOTICE_EVENT, QUESTION_EVENT, mrkdwn_escape, notice_metadata
 from bot.conversation import asked_text, clean_text
 from bot.formatting import sanitize
 from bot.replying import ReplyTarget, ThreadReply
@@ -19,17 +23,29 @@ from bot.services import BotServices
 logger = logging.getLogger(__name__)
 
 THANKS = "Thanks for the feedback!"
+ALREADY_HANDED_OFF = "This question has already been passed to a human."
+HANDOFF_KIND = "handoff"  # notice_metadata kind of the "I've asked … to help" reply
 
 
 def handle_stop(
-    ack: Ack, body: dict[str, Any], action: dict[str, Any], *, bot: BotServices
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, *, bot: BotServices
 ) -> None:
     ack()
     job = bot.pool.get(str(action.get("value") or ""))
     if job is None:
         logger.info("stop for a finished answer (%s)", action.get("value"))
         return
-    logger.info("%s stopped answer %s", (body.get("user") or {}).get("id"), job.id)
+    clicker = str((body.get("user") or {}).get("id") or "")
+    asker = job.question.user_id
+    if clicker != asker and clicker not in bot.settings.admin_users:
+        logger.info("%s may not stop %s's answer %s", clicker, asker, job.id)
+        respond(
+            text=f"Only <@{asker}> can stop this answer.",
+            response_type="ephemeral",
+            replace_original=False,
+        )
+        return
+    logger.info("%s stopped answer %s", clicker, job.id)
     job.stop()
 
 
@@ -64,14 +80,11 @@ def handle_handoff(
             replace_original=False,
         )
         return
-    if not bot.handoffs.claim((channel_id, source_ts)):
-        respond(
-            text="This question has already been passed to a human.",
-            response_type="ephemeral",
-            replace_original=False,
-        )
+    messages = _thread_of(bot, channel_id, source_ts)
+    if _handed_off(messages, source_ts) or not bot.handoffs.claim((channel_id, source_ts)):
+        respond(text=ALREADY_HANDED_OFF, response_type="ephemeral", replace_original=False)
         return
-    asker, question = _question_at(bot, channel_id, source_ts)
+    asker, question = _question_in(messages, source_ts, bot)
     client = bot.client
     mention = settings.handoff_mention.strip()
     if settings.escalation_channel:
@@ -109,6 +122,7 @@ def handle_handoff(
         channel=channel_id,
         thread_ts=thread_ts,
         text=f"I've asked {who} to help with this. They'll reply here.",
+        metadata=notice_metadata(source_ts, HANDOFF_KIND),
     )
     logger.info("handed %s/%s to a human", channel_id, source_ts)
 
@@ -157,13 +171,33 @@ def handle_share(
     respond(delete_original=True)
 
 
-def _question_at(bot: BotServices, channel_id: str, source_ts: str) -> tuple[str, str]:
-    """(asker id, question text) of the message at source_ts."""
+def _thread_of(bot: BotServices, channel_id: str, source_ts: str) -> list[dict[str, Any]]:
+    """The thread of the message at source_ts (or that message alone); [] when unreadable."""
     try:
-        messages = bot.reader.thread(channel_id, source_ts)  # its thread, or itself alone
+        return bot.reader.thread(channel_id, source_ts)
     except SlackApiError as err:
         logger.info("could not read %s/%s: %s", channel_id, source_ts, err.response.get("error"))
-        return "", ""
+        return []
+
+
+def _handed_off(messages: list[dict[str, Any]], source_ts: str) -> bool:
+    """Whether the thread already holds our hand-off notice for this question."""
+    for message in messages:
+        metadata = message.get("metadata") or {}
+        payload = metadata.get("event_payload") or {}
+        if (
+            metadata.get("event_type") == NOTICE_EVENT
+            and payload.get("kind") == HANDOFF_KIND
+            and payload.get("source_ts") == source_ts
+        ):
+            return True
+    return False
+
+
+def _question_in(
+    messages: list[dict[str, Any]], source_ts: str, bot: BotServices
+) -> tuple[str, str]:
+    """(asker id, question text) of the message at source_ts."""
     for message in messages:
         if message.get("ts") != source_ts:
             continue

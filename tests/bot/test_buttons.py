@@ -1,0 +1,95 @@
+"""Who may press which button: Stop is the asker's (or an admin's); anyone may ask a human, and
+a hand-off is not repeated after the bot restarts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slackemu import Sandbox
+from tests.bot.helpers import answers, find_element
+from tests.bot.test_knowledge import FakeDesk, kb_answerer
+
+
+def streaming_answer(sb: Sandbox, ts: str) -> dict[str, Any]:
+    return sb.wait_for(
+        lambda: next(
+            (
+                m
+                for m in answers(sb, "support", ts)
+                if find_element(m, "deskhand_stop") and "word" in str(m["blocks"])
+            ),
+            None,
+        ),
+        timeout=20,
+    )
+
+
+def click_stop(sb: Sandbox, user: str, message: dict[str, Any]) -> None:
+    button = find_element(message, "deskhand_stop")
+    assert button is not None
+    assert sb.click(user, "support", message["ts"], "deskhand_stop", value=button["value"])["acked"]
+
+
+def test_only_the_asker_can_stop_an_answer(workspace, run_bot, script, scripted_engine):
+    script.answer = lambda turns: "word " * 2000
+    script.step_delay_s = 0.005  # ~50 s if nobody stops it
+    run_bot(workspace, scripted_engine, stream_mode="update", stream_update_interval_s=0.3)
+    ts = workspace.mention("ada", "support", "tell me everything")
+    message = streaming_answer(workspace, ts)
+
+    click_stop(workspace, "grace", message)
+    told = workspace.wait_for(lambda: workspace.ephemerals("grace", "support") or None, timeout=10)
+    assert told[-1]["text"] == f"Only <@{workspace.user_id('ada')}> can stop this answer."
+    assert scripted_engine.stats().running == 1  # still writing
+
+    click_stop(workspace, "ada", message)
+    workspace.wait_for(lambda: scripted_engine.stats().running == 0 or None, timeout=5)
+    reply = workspace.wait_for_reply("support", ts, timeout=20)
+    assert "Stopped." in str(reply["blocks"])
+    assert workspace.ephemerals("ada", "support") == []
+
+
+def test_an_admin_can_stop_anyones_answer(workspace, run_bot, script, scripted_engine):
+    script.answer = lambda turns: "word " * 2000
+    script.step_delay_s = 0.005
+    run_bot(
+        workspace,
+        scripted_engine,
+        stream_mode="update",
+        stream_update_interval_s=0.3,
+        admin_users=[workspace.user_id("linus")],
+    )
+    ts = workspace.mention("ada", "support", "tell me everything")
+    click_stop(workspace, "linus", streaming_answer(workspace, ts))
+    workspace.wait_for(lambda: scripted_engine.stats().running == 0 or None, timeout=5)
+    assert "Stopped." in str(workspace.wait_for_reply("support", ts, timeout=20)["blocks"])
+    assert workspace.ephemerals("linus", "support") == []
+
+
+def test_a_hand_off_is_not_repeated_after_a_restart(workspace, run_bot, scripted_engine):
+    options: dict[str, Any] = {
+        "escalation_channel": workspace.channel_id("general"),
+        "handoff_mention": "<!subteam^S0SUPPORT|@support>",
+    }
+    first = run_bot(workspace, scripted_engine, answerer=kb_answerer(FakeDesk()), **options)
+    ts = workspace.mention("ada", "support", "what is the meaning of life?")
+    reply = workspace.wait_for_reply("support", ts, timeout=20)
+    button = find_element(reply, "deskhand_handoff")
+    assert button is not None
+    # Someone other than the asker may call for a human.
+    workspace.click("grace", "support", reply["ts"], "deskhand_handoff", value=button["value"])
+
+    def escalations() -> list[dict[str, Any]]:
+        return [m for m in workspace.messages("general") if m.get("user") == workspace.bot_user_id]
+
+    workspace.wait_for(lambda: escalations() or None, timeout=10)
+    workspace.wait_for(
+        lambda: any("I've asked" in m["text"] for m in workspace.thread("support", ts)) or None,
+        timeout=10,
+    )
+    first.stop()
+    run_bot(workspace, scripted_engine, answerer=kb_answerer(FakeDesk()), **options)
+    workspace.click("ada", "support", reply["ts"], "deskhand_handoff", value=button["value"])
+    told = workspace.wait_for(lambda: workspace.ephemerals("ada", "support") or None, timeout=10)
+    assert told[-1]["text"] == "This question has already been passed to a human."
+    assert len(escalations()) == 1
