@@ -18,6 +18,7 @@ ANSWER_EVENT = "deskhand_answer"  # metadata event_type on answer messages
 NOTICE_EVENT = "deskhand_notice"  # busy, error and other one-line replies
 QUESTION_EVENT = "deskhand_question"  # a /ask question the bot posted for a user
 MAX_CONTEXT_TEXT = 2_900
+MAX_NOTE_TEXT = 300
 
 Block = dict[str, Any]
 
@@ -89,19 +90,51 @@ def feedback_block(answer_ref: str) -> Block:
 
 
 def context_text(sources: list[Source], notes: list[str]) -> str:
-    """'Sources: <url|Title>, Title · note · note' in mrkdwn (escaped), '' when empty."""
-    parts = []
-    if sources:
-        names = [
-            f"<{s.url}|{mrkdwn_escape(s.title)}>"
-            if s.url and _safe_url(s.url)
-            else mrkdwn_escape(s.title)
-            for s in sources
-        ]
-        parts.append("Sources: " + ", ".join(names))
-    parts += [mrkdwn_escape(note) for note in notes]
-    text = " · ".join(parts)
-    return text if len(text) <= MAX_CONTEXT_TEXT else text[: MAX_CONTEXT_TEXT - 1] + "…"
+    """'Sources: <url|Title>, Title · note · note' in mrkdwn (escaped), '' when empty; within
+    MAX_CONTEXT_TEXT without cutting a link or an entity: sources that do not fit are counted
+    ("+2 more"), a note too long is shortened before it is escaped."""
+    note_parts = [fit_escaped(note, MAX_NOTE_TEXT) for note in notes]
+    notes_text = " · ".join(note_parts)
+    room = MAX_CONTEXT_TEXT - len(notes_text) - (len(" · ") if notes_text else 0)
+    parts = [_sources_text(sources, room)] if sources else []
+    return " · ".join(part for part in [*parts, notes_text] if part)
+
+
+def _sources_text(sources: list[Source], room: int) -> str:
+    names = [_source_name(s) for s in sources]
+    shown: list[str] = []
+    for index, name in enumerate(names):
+        more = _more(len(names) - index - 1)
+        if len("Sources: " + ", ".join([*shown, name]) + more) > room:
+            break
+        shown.append(name)
+    if not shown:  # not even one link fits: its title alone, shortened
+        more = _more(len(names) - 1)
+        title = fit_escaped(sources[0].title, room - len("Sources: ") - len(more))
+        return "Sources: " + title + more if title else ""
+    return "Sources: " + ", ".join(shown) + _more(len(names) - len(shown))
+
+
+def _source_name(source: Source) -> str:
+    title = mrkdwn_escape(source.title)
+    return f"<{source.url}|{title}>" if source.url and _safe_url(source.url) else title
+
+
+def _more(count: int) -> str:
+    return f" (+{count} more)" if count else ""
+
+
+def fit_escaped(text: str, limit: int) -> str:
+    """mrkdwn_escape(text), shortened (with "…") before escaping so it fits in `limit`."""
+    escaped = mrkdwn_escape(text)
+    if len(escaped) <= limit:
+        return escaped
+    if limit < 2:
+        return ""
+    cut = min(len(text), limit - 1)
+    while cut > 0 and len(mrkdwn_escape(text[:cut])) > limit - 1:
+        cut -= max(1, (len(mrkdwn_escape(text[:cut])) - (limit - 1)) // 5)
+    return mrkdwn_escape(text[: max(cut, 0)]) + "…"
 
 
 def answer_metadata(source_ts: str, part: int, *, streaming: bool) -> dict[str, Any]:
