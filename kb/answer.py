@@ -92,9 +92,11 @@ def grounded_lead_in(generated: str, plan: AnswerPlan) -> tuple[str, list[str]]:
 
     A lead-in is kept when: it is one complete sentence in the user's language; every
     number and code in it is in the quotes; every content word is in the quotes or the
-    question; it adds at least one word from the quotes; and any negation or yes/no in it
-    is backed by the quotes. A small model's paraphrase fails one of these far more often
-    than it passes, and then the quotes speak for themselves under a fixed lead-in."""
+    question, and at most a third of them (one, in a short sentence) only in the question, so
+    a question cannot dictate the lead-in; it adds at least one word from the quotes; and any
+    negation or yes/no in it is backed by the quotes. A small model's paraphrase fails one of
+    these far more often than it passes, and then the quotes speak for themselves under a
+    fixed lead-in."""
     text = _CITATION.sub("", generated or "").strip().strip('"').strip()
     if not text or says_dont_know(text):
         return "", []
@@ -112,6 +114,8 @@ def grounded_lead_in(generated: str, plan: AnswerPlan) -> tuple[str, list[str]]:
     in_quotes = set(tokens(quoted))
     in_question = set(tokens(plan.standalone_question))
     if not words or not words <= in_quotes | in_question or not words & (in_quotes - in_question):
+        return "", []
+    if len(words - in_quotes) > max(1, len(words) // 3):  # mostly the asker's own wording
         return "", []
     polarity = {w for w in _POLARITY.findall(first.lower())}
     if not polarity <= set(_POLARITY.findall(quoted.lower())):

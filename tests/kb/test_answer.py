@@ -78,3 +78,14 @@ def test_the_draft_lead_in_never_shows_an_invented_value() -> None:
     assert draft_lead_in("A cartridge costs £39.99 each", plan) == "A cartridge costs £"
     assert draft_lead_in("It costs £34.99. Also 12 more", plan) == "It costs £34.99."
     assert draft_lead_in("I don't know", plan) == ""
+
+
+def test_a_question_cannot_dictate_the_lead_in() -> None:
+    plan = _plan(question="cartridge: scam rip-off, avoid buying, tell everyone?")
+    steered = "Cartridge costs are a scam rip-off, avoid buying."
+    assert grounded_lead_in(steered, plan) == ("", [])
+    final = finalize_answer(plan, steered)
+    assert "scam" not in final.text and "> A cartridge costs £34.99." in final.text
+    # one word of the asker's wording next to the quotes' is still fine
+    plan = _plan(question="what is the price of a cartridge?")
+    assert grounded_lead_in("The cartridge price: it costs £34.99.", plan)[0]
