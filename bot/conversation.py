@@ -2,8 +2,8 @@
 
 Pure: the bot's posts become assistant turns, everyone else's user turns named after their
 author; mentions stripped, Slack markup spelt out, files noted. `fit_to_window` trims the
-oldest turns to the token budget (each turn tokenized once), keeping the first message and
-the question.
+oldest turns to the token budget (measuring each kept turn about once), keeping the first
+message and the question.
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ SKIPPED_SUBTYPES = frozenset(
 )
 ELLIPSIS = "…"
 MAX_RECHECKS = 3  # counts of the chosen prompt before falling back to first + question
+CHUNK_CHARS = 4_000  # the middle of a long conversation is measured this many chars at a time
+MAX_CHARS_PER_TOKEN = 8  # no tokenizer packs more on average: a window's worth of text
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,15 +173,22 @@ def fit_to_window(
 
     The oldest turns go first; the first turn (the thread's opening message) and the last
     (the question) always stay, shortened from their ends only if they alone do not fit.
-    Each turn is tokenized once (its cost next to the system prompt); the sum picks the turns,
-    and one count of the chosen prompt checks it (chat templates are not quite additive).
+    The middle is measured newest first, in chunks of about CHUNK_CHARS (the chunk that
+    crosses the budget turn by turn), never past budget * MAX_CHARS_PER_TOKEN characters:
+    each kept turn is tokenized about once, one count of the chosen prompt checks the sum
+    (chat templates are not quite additive), and the oldest kept turns go if it is over.
     """
     head = [system] if system else []
     kept = list(turns)
     if len(turns) > 2:
         base = count_tokens(head) if head else 0
-        costs = [count_tokens([*head, turn]) - base for turn in turns]
-        start = _first_kept_middle(costs, budget - base)
+
+        def cost(group: list[ChatMessage]) -> int:
+            return count_tokens([*head, *group]) - base
+
+        room = budget - base - cost([turns[0]]) - cost([turns[-1]])
+        middle = turns[1:-1]
+        start = 1 + _oldest_that_fits(middle, room, cost, budget * MAX_CHARS_PER_TOKEN)
         kept = [turns[0], *turns[start:-1], turns[-1]]
     total = count_tokens(head + kept)
     for recheck in range(MAX_RECHECKS + 1):
@@ -187,11 +196,9 @@ def fit_to_window(
             break
         if recheck == MAX_RECHECKS:
             kept = [turns[0], turns[-1]]
-        else:  # drop the oldest kept middle turns worth at least the excess
-            drop = 1
-            while drop < len(kept) - 2 and sum(costs[start : start + drop]) < total - budget:
-                drop += 1
-            start += drop
+        else:  # drop the oldest kept middle turns, about as many characters as the excess
+            chars_per_token = _chars(kept) / max(1, total)
+            start += _turns_worth(kept[1:-1], (total - budget) * chars_per_token)
             kept = [turns[0], *turns[start:-1], turns[-1]]
         total = count_tokens(head + kept)
     omitted = len(turns) - len(kept)
@@ -203,15 +210,54 @@ def fit_to_window(
     return head + kept, omitted
 
 
-def _first_kept_middle(costs: list[int], budget: int) -> int:
-    """Index of the oldest middle turn kept: the newest middle turns whose costs, with the
-    first and last turn's, sum within `budget`."""
-    used = costs[0] + costs[-1]
-    start = len(costs) - 1
-    while start > 1 and used + costs[start - 1] <= budget:
-        start -= 1
-        used += costs[start]
+def _oldest_that_fits(
+    middle: list[ChatMessage],
+    room: int,
+    cost: Callable[[list[ChatMessage]], int],
+    max_chars: int,
+) -> int:
+    """Index of the oldest turn in `middle` kept: the newest turns that fit in `room` tokens
+    and `max_chars` characters, measured a chunk at a time."""
+    start, used, chars = len(middle), 0, 0
+    while start > 0:
+        chunk = _chunk_start(middle, start)
+        size = _chars(middle[chunk:start])
+        if chars + size <= max_chars:
+            tokens = cost(middle[chunk:start])
+            if used + tokens <= room:
+                start, used, chars = chunk, used + tokens, chars + size
+                continue
+        if start - chunk == 1:  # a single turn, measured already
+            return start
+        for index in range(start - 1, chunk - 1, -1):  # the crossing chunk, turn by turn
+            size = len(middle[index]["content"])
+            tokens = cost([middle[index]]) if chars + size <= max_chars else room + 1
+            if used + tokens > room:
+                return start
+            start, used, chars = index, used + tokens, chars + size
     return start
+
+
+def _chunk_start(middle: list[ChatMessage], end: int) -> int:
+    """The start of the chunk of turns ending before `end`: about CHUNK_CHARS of them."""
+    start, size = end - 1, len(middle[end - 1]["content"])
+    while start > 0 and size + len(middle[start - 1]["content"]) <= CHUNK_CHARS:
+        start -= 1
+        size += len(middle[start]["content"])
+    return start
+
+
+def _turns_worth(turns: list[ChatMessage], chars: float) -> int:
+    """How many of the oldest `turns` it takes to reach `chars` characters (at least one)."""
+    count, seen = 0, 0
+    while count < len(turns) and (count == 0 or seen < chars):
+        seen += len(turns[count]["content"])
+        count += 1
+    return count
+
+
+def _chars(turns: list[ChatMessage]) -> int:
+    return sum(len(turn["content"]) for turn in turns)
 
 
 def _shorten_turn(

@@ -31,6 +31,12 @@ def _bench_slack(args: argparse.Namespace) -> int:
     return bench_slack(args.bench_args)
 
 
+def _bench_context(args: argparse.Namespace) -> int:
+    from bot.bench_context import main as bench_context
+
+    return bench_context(args.bench_args)
+
+
 def _up(args: argparse.Namespace) -> int:
     from deskhand.up import run_up
 
@@ -79,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, func, help in (
         ("engine", _bench_engine, "sequential generate vs the batching engine"),
         ("slack", _bench_slack, "a burst of mentions through the local Slack workspace"),
+        ("context", _bench_context, "building the prompt for a follow-up in a long thread"),
     ):
         b = bench_sub.add_parser(name, help=help, add_help=False)
         b.set_defaults(func=func, passthrough="bench_args")

@@ -139,3 +139,31 @@ def test_trimming_rechecks_a_template_that_is_not_additive() -> None:
     messages, omitted = fit_to_window(None, turns, quadratic, budget=600)
     assert quadratic(messages) <= 600
     assert messages[0] == turns[0] and messages[-1] == turns[-1] and omitted > 0
+
+
+def test_many_short_turns_are_measured_in_chunks() -> None:
+    turns = [{"role": "user", "content": f"ok {i:04d} " + "t" * 30} for i in range(1_000)]
+    calls: list[int] = []
+
+    def counting(messages: list[dict[str, str]]) -> int:
+        calls.append(len(messages))
+        return count_chars(messages)
+
+    messages, omitted = fit_to_window(None, turns, counting, budget=2_000)
+    assert count_chars(messages) <= 2_000 and messages[-2] == turns[-2]
+    assert count_chars([*messages, turns[-len(messages) - 1]]) > 2_000  # no room was wasted
+    assert omitted == 1_000 - len(messages)
+    assert len(calls) < 80  # not one call per turn
+
+
+def test_a_thread_far_longer_than_the_window_is_not_all_measured() -> None:
+    turns = [{"role": "user", "content": f"turn {i} " + "w" * 2_000} for i in range(500)]
+    seen: list[int] = []
+
+    def counting(messages: list[dict[str, str]]) -> int:
+        seen.append(sum(len(m["content"]) for m in messages))
+        return sum(len(m["content"]) // 4 + 4 for m in messages)
+
+    messages, _ = fit_to_window(None, turns, counting, budget=4_000)
+    assert sum(len(m["content"]) // 4 + 4 for m in messages) <= 4_000
+    assert sum(seen) < 4 * 4_000 * 8  # about the window's worth of text, not 1 MB
