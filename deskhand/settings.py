@@ -83,7 +83,7 @@ class Settings(BaseSettings):
 
     # --- reliability: HTTP mode limits, logging (rely) -------------------------------------
     http_threads: int = Field(8, ge=1, description="HTTP mode worker threads")
-    http_connection_limit: int = Field(1000, ge=10, description="open sockets, then refuse")
+    http_connection_limit: int = Field(1000, ge=10, description="open sockets; more wait")
     http_timeout_s: int = Field(10, ge=1, description="close HTTP connections idle this long")
     log_message_text: bool = Field(False, description="let message text into (DEBUG) logs")
 
