@@ -7,7 +7,6 @@ default model and the bot, says where to click, and stops it all cleanly on Ctrl
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import sys
 from pathlib import Path
@@ -51,6 +50,8 @@ def run_local(settings: Settings) -> int:
         "No Slack tokens configured: starting a local Slack workspace (nothing leaves "
         "this machine)."
     )
+    from slackemu.control_api import exposure_warning
+
     warning = exposure_warning(settings.sandbox_host)
     if warning:
         logger.warning("%s", warning)
@@ -97,22 +98,6 @@ def run_local(settings: Settings) -> int:
             engine.shutdown()
         sandbox.stop()
     return 0
-
-
-def exposure_warning(host: str) -> str | None:
-    """What is at stake when the local workspace listens beyond this machine, or None."""
-    if host == "localhost":
-        return None
-    try:
-        if ipaddress.ip_address(host).is_loopback:
-            return None
-    except ValueError:
-        pass
-    return (
-        f"SANDBOX_HOST={host} puts the local workspace on the network: anyone who can reach "
-        "it can read every conversation and post as anyone (the tokens stay loopback-only). "
-        "Use SANDBOX_HOST=127.0.0.1 unless you mean it."
-    )
 
 
 def local_settings(settings: Settings, sandbox: Any) -> Settings:

@@ -105,6 +105,15 @@ def trusted_host(host_header: str, own_host: str | None) -> bool:
     return True
 
 
+def exposure_warning(host: str) -> str | None:
+    """What is at stake when the emulator listens on `host` beyond this machine, or None."""
+    if host == "localhost" or is_loopback(host):
+        return None
+    return (f"the local Slack workspace listens on {host}: anyone who can reach it can read "
+            "every conversation and post as anyone (the tokens stay loopback-only); use "
+            "127.0.0.1 unless you mean it")
+
+
 def is_loopback(address: str | None) -> bool:
     try:
         return address is not None and ipaddress.ip_address(address).is_loopback

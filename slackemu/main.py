@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from slackemu.control_api import exposure_warning
 from slackemu.emulator import Emulator
 from slackemu.server import EmulatorServer
 
@@ -37,6 +38,9 @@ def serve(settings: Settings | None = None, host: str | None = None, port: int |
         logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     host = host or (settings.sandbox_host if settings else "127.0.0.1")
     port = port if port is not None else (settings.sandbox_port if settings else 8765)
+    warning = exposure_warning(host)
+    if warning:
+        logger.warning("*** WARNING: %s ***", warning)
     if manifest is None and REPO_MANIFEST.is_file():
         manifest = REPO_MANIFEST
     emu = Emulator(manifest=manifest, seed=seed, request_url=request_url)

@@ -10,11 +10,11 @@ from pydantic import SecretStr
 from deskhand.settings import Settings
 from deskhand.up import (
     SAMPLE_KB,
-    exposure_warning,
     has_slack_credentials,
     local_settings,
     run_local,
 )
+from slackemu.control_api import exposure_warning
 
 
 def settings(**values: object) -> Settings:
@@ -42,7 +42,7 @@ def test_the_local_workspace_settings(workspace) -> None:
 def test_a_non_loopback_sandbox_host_is_warned_about_loudly(capsys) -> None:
     assert exposure_warning("127.0.0.1") is None and exposure_warning("localhost") is None
     assert exposure_warning("::1") is None
-    assert "SANDBOX_HOST=0.0.0.0" in (exposure_warning("0.0.0.0") or "")
+    assert "listens on 0.0.0.0" in (exposure_warning("0.0.0.0") or "")
     assert exposure_warning("devbox.lan") is not None
     root = logging.getLogger()
     saved = root.handlers[:], root.level
@@ -57,4 +57,5 @@ def test_a_non_loopback_sandbox_host_is_warned_about_loudly(capsys) -> None:
         root.handlers, level = saved
         root.setLevel(level)
     out = capsys.readouterr().out
-    assert code == 1 and "*** WARNING: SANDBOX_HOST=0.0.0.0" in out and "Cannot listen" in out
+    assert code == 1 and "*** WARNING: the local Slack workspace listens on 0.0.0.0" in out
+    assert "Cannot listen" in out

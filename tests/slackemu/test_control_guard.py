@@ -115,3 +115,21 @@ def test_a_non_loopback_caller_sees_state_without_tokens(make_sandbox) -> None:
     status, state = request(address, sb.port, "GET", "/_sandbox/state")
     assert status == 200 and state["tokens"] is None and state["channels"]
     assert sb.signing_secret not in json.dumps(state)
+
+
+def test_serving_beyond_loopback_is_warned_about(caplog: pytest.LogCaptureFixture) -> None:
+    from slackemu.main import serve
+
+    with socket.socket() as taken:  # the port is taken: serve warns first, then gives up
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        assert serve(host="0.0.0.0", port=taken.getsockname()[1]) == 1
+    assert any(
+        r.levelname == "WARNING" and "listens on 0.0.0.0" in r.getMessage() for r in caplog.records
+    )
+    caplog.clear()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        assert serve(host="127.0.0.1", port=taken.getsockname()[1]) == 1
+    assert not [r for r in caplog.records if "listens on" in r.getMessage()]
