@@ -200,6 +200,16 @@ class Sandbox:
     def delete(self, user: str, channel: str, ts: str) -> None:
         self._run(self.emulator.human_delete(user, channel, ts))
 
+    def open_home(self, user: str, tab: str = "home") -> dict[str, Any] | None:
+        """`user` opens the app's Home tab: `app_home_opened` is sent. Returns the view
+        published for them before this (None: none yet); see home_view() for what follows."""
+        return self._run(self.emulator.open_app_home(user, tab))
+
+    def home_view(self, user: str) -> dict[str, Any] | None:
+        """The Home view last published for `user` (views.publish), or None."""
+        return self._on_loop(lambda: self.emulator.ws.home_views.get(
+            self.emulator._user(user).id))
+
     def stop_stream(self, channel: str, ts: str) -> None:
         """The user presses Stop on a streaming reply."""
         self._run(self.emulator.stop_stream_by_user(channel, ts))
