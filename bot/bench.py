@@ -12,6 +12,7 @@ import logging
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -143,6 +144,7 @@ def run_child(args: argparse.Namespace) -> int:
         slack_api_url=args.api_url,
         max_new_tokens=args.max_new_tokens,
         kb_dir=None,
+        usage_db=Path(tempfile.mkdtemp(prefix="deskhand-bench-")) / "usage.sqlite",
     )
     running = start_bot(settings, engine, mode="socket")
     try:

@@ -83,7 +83,12 @@ def answer_question(job: AnswerJob, bot: BotServices) -> None:
         logger.exception("answer failed (channel=%s, ts=%s)", question.channel_id, question.ts)
         _safe_notice(reply, errors.GENERIC, "error")
     finally:
-        _log_finished(job, outcome, completion, time.monotonic() - started)
+        elapsed_s = time.monotonic() - started
+        _log_finished(job, outcome, completion, elapsed_s)
+        # cost branch: one usage row per answer (the coordinator may move this hook).
+        bot.meter.record(
+            job, completion, outcome=outcome, route=bot.answerer.name, answer_s=elapsed_s
+        )
 
 
 def generate(job: AnswerJob, plan: Plan, reply: Reply, bot: BotServices) -> Completion:

@@ -13,12 +13,15 @@ from typing import TYPE_CHECKING
 from slack_sdk import WebClient
 
 from bot.answerers import Answerer
+from bot.budgets import Budgets
 from bot.context import ConversationReader, UserDirectory
 from bot.dedupe import SeenKeys
 from bot.ephemeral import ShareBox
 from bot.jobs import GenerationPool
+from bot.metering import Meter
 from bot.pacing import ChannelPacer
 from bot.types import BotIdentity
+from bot.usage_store import UsageLog
 from engine import Engine
 
 if TYPE_CHECKING:
@@ -36,6 +39,8 @@ class BotServices:
     identity: BotIdentity
     reader: ConversationReader
     pool: GenerationPool
+    meter: Meter  # usage per answer (cost branch)
+    budgets: Budgets  # daily limits checked at admission (cost branch)
     pacer: ChannelPacer = field(default_factory=ChannelPacer)
     seen: SeenKeys = field(default_factory=SeenKeys)  # event ids and (channel, ts) answered
     handoffs: SeenKeys = field(default_factory=SeenKeys)  # questions passed to a human
@@ -53,6 +58,7 @@ class BotServices:
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
+        self.meter.close()
 
 
 def build_services(
@@ -61,4 +67,9 @@ def build_services(
     users = UserDirectory(client)
     reader = ConversationReader(client, identity, users, dm_history_limit=settings.dm_history_limit)
     pool = GenerationPool(engine.config.max_running + engine.config.max_queue)
-    return BotServices(settings, engine, answerer, client, identity, reader, pool)
+    usage = UsageLog.open(settings.usage_db)
+    meter = Meter(usage, engine, model=str(getattr(engine.info, "name", None) or "model"))
+    budgets = Budgets.from_settings(settings, usage)
+    return BotServices(
+        settings, engine, answerer, client, identity, reader, pool, meter=meter, budgets=budgets
+    )

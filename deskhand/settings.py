@@ -80,11 +80,21 @@ class Settings(BaseSettings):
     kb_hedge_min_score: float = Field(0.40, description="below: plain don't-know + hand-off")
     kb_max_new_tokens: int = Field(48, ge=8, description="the model writes one sentence")
 
+    # --- cost and usage: metering, budgets, App Home ---------------------------------------
+    usage_db: Path = Field(Path(".deskhand") / "usage.sqlite", description="per-answer usage")
+    cost_per_hour: float = Field(0.0, ge=0.0, description="what the machine costs per hour")
+    cost_currency: str = Field("USD", min_length=1, max_length=8)
+    user_daily_limit: int = Field(0, ge=0, description="answers per user per UTC day; 0 = none")
+    user_daily_tokens: int = Field(0, ge=0, description="tokens per user per UTC day; 0 = none")
+    channel_daily_limit: int = Field(0, ge=0, description="answers per channel per UTC day")
+    channel_daily_tokens: int = Field(0, ge=0, description="tokens per channel per UTC day")
+    admin_users: CsvList = Field(default_factory=list, description="exempt from budgets")
+
     # --- local slack workspace ------------------------------------------------------------
     sandbox_host: str = "127.0.0.1"
     sandbox_port: int = Field(8765, ge=0, le=65535)
 
-    @field_validator("allowed_channels", "allowed_users", mode="before")
+    @field_validator("allowed_channels", "allowed_users", "admin_users", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> object:
         if isinstance(value, str):

@@ -23,11 +23,13 @@ from bot.routing import is_allowed
 from bot.services import BotServices
 from bot.slack_client import retry_handlers
 from bot.types import Question
+from bot.usage_report import usage_reply_for
 
 logger = logging.getLogger(__name__)
 
 HELP_WORDS = frozenset({"", "help", "?", "-h", "--help"})
 THINKING_ACK = ":hourglass_flowing_sand: Thinking about your question…"
+USAGE_WORD = "usage"
 
 
 def handle_ask_command(ack: Ack, command: dict[str, Any], *, bot: BotServices) -> None:
@@ -35,6 +37,9 @@ def handle_ask_command(ack: Ack, command: dict[str, Any], *, bot: BotServices) -
     text = str(command.get("text") or "").strip()
     if text.lower() in HELP_WORDS:
         ack(text=errors.USAGE.format(command=settings.slash_command))
+        return
+    if text.lower() == USAGE_WORD:  # cost branch: `/ask usage`, private to the asker
+        ack(text=usage_reply(bot, str(command["user_id"])))
         return
     channel_id = str(command["channel_id"])
     question = Question(
@@ -54,6 +59,11 @@ def handle_ask_command(ack: Ack, command: dict[str, Any], *, bot: BotServices) -
     if len(text) > settings.max_question_chars:
         ack(text=errors.too_long(len(text), settings.max_question_chars))
         return
+    # cost branch: daily budgets, checked at admission (bot/budgets.py).
+    over_budget = bot.budgets.refusal(question.user_id, channel_id)
+    if over_budget is not None:
+        ack(text=over_budget)
+        return
     ephemeral = settings.slash_ephemeral
     if ephemeral:
         ack(text=THINKING_ACK)
@@ -68,6 +78,14 @@ def handle_ask_command(ack: Ack, command: dict[str, Any], *, bot: BotServices) -
     if not bot.pool.try_start(job, partial(run_command_job, bot=bot)):
         logger.warning("answer pool full: busy reply to %s", question.user_id)
         _respond_privately(job, errors.BUSY, replace_original=ephemeral)
+
+
+def usage_reply(bot: BotServices, user_id: str) -> str:
+    try:
+        return usage_reply_for(bot.meter.log, bot.settings, bot.budgets, user_id=user_id)
+    except Exception:
+        logger.exception("could not read usage for %s", user_id)
+        return errors.GENERIC
 
 
 def run_command_job(job: AnswerJob, bot: BotServices) -> None:

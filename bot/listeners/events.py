@@ -61,6 +61,11 @@ def handle_message_event(event: dict[str, Any], body: dict[str, Any], *, bot: Bo
     if length > settings.max_question_chars:
         post_notice(job, bot, errors.too_long(length, settings.max_question_chars), "too_long")
         return
+    # cost branch: daily budgets, checked at admission (bot/budgets.py).
+    over_budget = bot.budgets.refusal(question.user_id, question.channel_id)
+    if over_budget is not None:
+        post_notice(job, bot, over_budget, "budget")
+        return
     start_answer(job, bot)
 
 
