@@ -180,6 +180,10 @@ class JobBook:
                     taken.append(job)
         return taken
 
+    def release(self, job_id: str) -> None:
+        """Give a taken job back (no room to run it now): the next sweep, anywhere, takes it."""
+        self._update(job_id, owner=None)
+
     def forget_dead_replicas(self, older_than_s: float) -> None:
         cutoff = time.time() - older_than_s
         with self.store.begin() as conn:

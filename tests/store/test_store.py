@@ -34,9 +34,15 @@ def _at_once(count: int, work: Callable[[int], Any]) -> list[Any]:
 
 def _claim(book: JobBook, job_id: str, ts: str = "1.0001", event_id: str | None = None) -> bool:
     return book.claim(
-        job_id, channel="C1", ts=ts, user_id="U1", kind="mention", payload={"text": "hi"},
-        thread_ts=None, event_id=event_id,
-    )  # fmt: skip
+        job_id,
+        channel="C1",
+        ts=ts,
+        user_id="U1",
+        kind="mention",
+        payload={"text": "hi"},
+        thread_ts=None,
+        event_id=event_id,
+    )
 
 
 def test_open_migrates_once_and_records_each_step(store_url: str) -> None:
