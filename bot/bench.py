@@ -144,7 +144,7 @@ def run_child(args: argparse.Namespace) -> int:
         slack_api_url=args.api_url,
         max_new_tokens=args.max_new_tokens,
         kb_dir=None,
-        usage_db=Path(tempfile.mkdtemp(prefix="deskhand-bench-")) / "usage.sqlite",
+        data_dir=Path(tempfile.mkdtemp(prefix="deskhand-bench-")),  # not the user's store
     )
     running = start_bot(settings, engine, mode="socket")
     try:

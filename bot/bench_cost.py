@@ -32,6 +32,7 @@ from bot.prices import api_equivalent_per_1k, api_prices
 from bot.usage_store import UsageLog
 from deskhand.logs import setup_logging
 from deskhand.settings import Settings
+from store import Store, database_url
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--max-running", type=int, default=8, help="engine batch size")
     parser.add_argument("--timeout", type=float, default=1200.0, help="seconds to wait for all")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    for name in ("--api-url", "--bot-token", "--app-token", "--usage-db", "--work-dir"):
+    for name in ("--api-url", "--bot-token", "--app-token", "--work-dir"):
         parser.add_argument(name, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -87,10 +88,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     price = configured.cost_per_hour if args.price_per_hour is None else args.price_per_hour
     currency = args.currency or configured.cost_currency
     questions = mixed_questions(args)
-    work = Path(tempfile.mkdtemp(prefix="deskhand-bench-cost-"))
-    usage_db = work / "usage.sqlite"
+    work = Path(tempfile.mkdtemp(prefix="deskhand-bench-cost-"))  # the bot's store lives here
     sandbox = Sandbox.start(manifest=MANIFEST, seed=bench_seed(10, 2))
-    child = start_child(sandbox, args, usage_db, work)
+    child = start_child(sandbox, args, work)
     try:
         engine = json.loads(wait_until_ready(child))
         sandbox.wait_for(lambda: sandbox.num_connections() >= 1, timeout=30)
@@ -106,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         stats = finish_child(child)
         sandbox.stop()
-    result = measure(usage_db, questions, price, currency)
+    result = measure(work, questions)
     busy_s = stats.get("busy_s", 0.0) - engine.pop("busy_s", 0.0)
     answers = result["answers"]
     result.update(
@@ -142,15 +142,13 @@ def mixed_questions(args: argparse.Namespace) -> list[tuple[str, str]]:
     return mixed
 
 
-def measure(
-    usage_db: Path, questions: list[tuple[str, str]], price: float, currency: str
-) -> dict[str, Any]:
-    """What the bot recorded: answers, tokens, latency, and the hosted-API equivalents."""
-    log = UsageLog.open(usage_db)
+def measure(work: Path, questions: list[tuple[str, str]]) -> dict[str, Any]:
+    """What the bot recorded in its store: answers, tokens, latency, hosted-API equivalents."""
+    store = Store.open(database_url(None, work))
     try:
-        rows = log.answers(0)
+        rows = UsageLog(store).answers(0)
     finally:
-        log.close()
+        store.close()
     prompt = sum(r.prompt_tokens for r in rows)
     output = sum(r.output_tokens for r in rows)
     latencies = sorted(r.answer_s for r in rows)
@@ -169,12 +167,10 @@ def measure(
     }
 
 
-def start_child(
-    sandbox: Any, args: argparse.Namespace, usage_db: Path, work: Path
-) -> subprocess.Popen[str]:
+def start_child(sandbox: Any, args: argparse.Namespace, work: Path) -> subprocess.Popen[str]:
     command = [sys.executable, "-m", "bot.bench_cost", "--child", "--model", args.model]
     command += ["--max-new-tokens", str(args.max_new_tokens)]
-    command += ["--max-running", str(args.max_running), "--usage-db", str(usage_db)]
+    command += ["--max-running", str(args.max_running)]
     command += ["--work-dir", str(work), "--api-url", sandbox.api_url]
     command += ["--bot-token", sandbox.bot_token, "--app-token", sandbox.app_token]
     if args.no_kb:
@@ -214,7 +210,7 @@ def run_child(args: argparse.Namespace) -> int:
         kb_dir=None if args.no_kb else SAMPLE_KB / "kb",
         kb_index=work / "kb.sqlite",
         kb_feedback_db=work / "feedback.sqlite",
-        usage_db=Path(args.usage_db),
+        data_dir=work,
     )
     running = start_bot(settings, engine, mode="socket")
     try:

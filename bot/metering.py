@@ -88,5 +88,4 @@ class Meter:
             logger.exception("could not record the engine's busy time")
 
     def close(self) -> None:
-        self.engine_seen()
-        self.log.close()
+        self.engine_seen()  # the store itself is closed by whoever opened it

@@ -19,6 +19,7 @@ from bot.usage import UsageSummary, parse_since, summarize
 from bot.usage_report import pricing_of
 from bot.usage_store import RECORD_FIELDS, UsageLog, UsageRecord
 from bot.usage_views import money, percent, seconds
+from store import Store, StoreError
 
 if TYPE_CHECKING:
     from deskhand.settings import Settings
@@ -43,12 +44,17 @@ def main(argv: Sequence[str], settings: Settings, *, now: float | None = None) -
         return 2
     now = time.time() if now is None else now
     since = now - window_s
-    log = UsageLog.open(settings.usage_db)
     try:
+        store = Store.open(settings.store_url)
+    except StoreError as err:
+        print(f"deskhand usage: {err}", file=sys.stderr)
+        return 2
+    try:
+        log = UsageLog(store)
         records = log.answers(since, user_id=args.user)
         sessions = log.sessions(since)
     finally:
-        log.close()
+        store.close()
     if args.csv:
         write_csv(records)
         return 0
@@ -62,7 +68,7 @@ def main(argv: Sequence[str], settings: Settings, *, now: float | None = None) -
         prices=api_prices(),
     )
     if args.json:
-        print(json.dumps(as_json(summary, records, str(settings.usage_db))))
+        print(json.dumps(as_json(summary, records)))
     else:
         print(report(summary, records))
     return 0
@@ -76,10 +82,9 @@ def write_csv(records: list[UsageRecord]) -> None:
         writer.writerow([when, *(getattr(record, name) for name in RECORD_FIELDS)])
 
 
-def as_json(summary: UsageSummary, records: list[UsageRecord], db: str) -> dict[str, Any]:
+def as_json(summary: UsageSummary, records: list[UsageRecord]) -> dict[str, Any]:
     return {
         "window": summary.label,
-        "usage_db": db,
         **summary.as_dict(),
         "by_surface": dict(Counter(r.surface for r in records)),
         "by_route": dict(Counter(r.route for r in records)),

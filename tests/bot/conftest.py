@@ -4,8 +4,6 @@ that starts the real bot against a sandbox over Socket Mode or HTTP."""
 
 from __future__ import annotations
 
-import itertools
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,9 +19,6 @@ from tests.bot.scripted import Script, ScriptedRunner, make_scripted_engine, new
 
 REPO = Path(__file__).resolve().parents[2]
 MANIFEST = REPO / "manifest.json"
-# Each bot a test starts records its usage in its own fresh SQLite file (removed at exit).
-_USAGE_DIR = tempfile.TemporaryDirectory(prefix="deskhand-test-usage-")
-_usage_files = itertools.count()
 
 
 @pytest.fixture(scope="session")
@@ -83,20 +78,21 @@ def bot_settings(sb: Sandbox, **overrides: Any) -> Settings:
         "stream_update_interval_s": 0.2,
         "port": 0,
         "http_host": "127.0.0.1",
-        "usage_db": Path(_USAGE_DIR.name) / f"usage-{next(_usage_files)}.sqlite",
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
 @pytest.fixture
-def run_bot() -> Iterator[Callable[..., RunningBot]]:
-    """start(sandbox, engine, mode="socket", answerer=None, **settings) -> a running bot."""
+def run_bot(tmp_path: Path) -> Iterator[Callable[..., RunningBot]]:
+    """start(sandbox, engine, mode="socket", answerer=None, **settings) -> a running bot
+    (its store: SQLite in tmp_path unless DATABASE_URL/data_dir are given)."""
     running: list[RunningBot] = []
 
     def start(
         sb: Sandbox, engine: Engine, *, mode: str = "socket", answerer: Any = None, **overrides: Any
     ) -> RunningBot:
+        overrides.setdefault("data_dir", tmp_path / "data")
         if isinstance(engine.runner, ScriptedRunner):
             overrides.setdefault("max_new_tokens", 20_000)
         bot = start_bot(bot_settings(sb, **overrides), engine, mode=mode, answerer=answerer)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from bot.usage_cli import main as usage_main
 from bot.usage_store import EngineSession, UsageLog, UsageRecord
 from bot.usage_views import home_view, money
 from deskhand.settings import Settings
+from store import Store, database_url
 
 NOW = 1_800_000_000.0  # a fixed instant: 2027-01-15 08:00 UTC
 PRICING = Pricing(per_hour=3.60, currency="USD")  # a cent per 10 engine-seconds
@@ -39,10 +41,10 @@ def record(at: float, user: str = "U1", channel: str = "C1", **values: object) -
 
 
 @pytest.fixture
-def log(tmp_path: Path) -> UsageLog:
-    usage = UsageLog.open(tmp_path / "usage.sqlite")
-    yield usage
-    usage.close()
+def log(tmp_path: Path) -> Iterator[UsageLog]:
+    store = Store.open(database_url(None, tmp_path))
+    yield UsageLog(store)
+    store.close()
 
 
 def test_the_price_table_is_dated_sourced_and_sane() -> None:
@@ -184,12 +186,13 @@ def test_home_view_is_valid_block_kit() -> None:
 
 
 def test_usage_cli_json_csv_and_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    settings = Settings(_env_file=None, usage_db=tmp_path / "u.sqlite", cost_per_hour=3.6)  # type: ignore[call-arg]
-    usage = UsageLog.open(settings.usage_db)
+    settings = Settings(_env_file=None, data_dir=tmp_path, cost_per_hour=3.6)  # type: ignore[call-arg]
+    store = Store.open(settings.store_url)
+    usage = UsageLog(store)
     usage.record(record(NOW - 3600, surface="dm"))
     usage.record(record(NOW - 60, user="U2"))
     usage.record(record(NOW - 30 * 86_400))  # outside --since 7d
-    usage.close()
+    store.close()
     assert usage_main(["--since", "7d", "--json"], settings, now=NOW) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["answers"] == 2 and shown["users"] == 2
@@ -203,3 +206,26 @@ def test_usage_cli_json_csv_and_text(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "1 answer to 1 person" in capsys.readouterr().out
     assert usage_main(["--since", "soon"], settings, now=NOW) == 2
     assert "expected a number and a unit" in capsys.readouterr().err
+
+
+def test_the_usage_tables_on_both_backends(store_url: str) -> None:
+    store = Store.open(store_url)
+    try:
+        log = UsageLog(store)
+        log.record(record(NOW - 10, ttft_s=0.25))
+        log.record(record(NOW - 5, user="U2", ttft_s=None, output_tokens=7))
+        session = EngineSession("p1", "tiny", NOW - 100, NOW - 50, busy_s=1.0, uptime_s=50)
+        log.engine_seen(session)
+        log.engine_seen(EngineSession("p1", "tiny", NOW - 100, NOW, busy_s=2.0, uptime_s=100))
+        rows = log.answers(NOW - 60)
+        assert [(r.user_id, r.ttft_s, r.output_tokens) for r in rows] == [
+            ("U1", 0.25, 20),
+            ("U2", None, 7),
+        ]
+        assert log.answers(NOW - 60, user_id="U2") == rows[1:]
+        assert log.totals_since(NOW - 60, user_id="U1") == (1, 120)
+        assert log.totals_since(NOW - 60, channel_id="C1") == (2, 227)
+        [seen] = log.sessions(NOW - 10)
+        assert (seen.busy_s, seen.seen_at) == (2.0, NOW)  # refreshed, not duplicated
+    finally:
+        store.close()
