@@ -105,7 +105,12 @@ def report(summary: UsageSummary, records: list[UsageRecord]) -> str:
         f"  latency       p50 {seconds(summary.latency_p50_s)}, "
         f"p95 {seconds(summary.latency_p95_s)}",
         f"  engine        busy {summary.engine_busy_s:.1f} s of {summary.engine_up_s:.1f} s up "
-        f"({percent(summary.utilisation)})",
+        f"({percent(summary.utilisation)})"
+        + (
+            " — this engine reports no per-answer engine time"
+            if summary.output_tokens and not summary.engine_busy_s
+            else ""
+        ),
         f"  per 1,000     {money(summary.cost_per_1k_answers, cur)} (engine time), "
         f"{money(summary.cost_per_1k_all_in, cur)} all-in",
     ]

@@ -57,11 +57,15 @@ def window_fields(summary: UsageSummary) -> list[dict[str, Any]]:
         f"{money(summary.cost_per_1k_answers, cur)} engine time · "
         f"{money(summary.cost_per_1k_all_in, cur)} all-in"
     )
+    utilisation = percent(summary.utilisation)
+    if summary.output_tokens and not summary.engine_busy_s:  # shares not reported
+        cost = f"{money(summary.cost_per_1k_all_in, cur)} all-in (no per-answer engine time)"
+        utilisation = "– (not reported by this engine)"
     return [
         _field("Answers", f"{summary.answers:,}"),
         _field("Tokens", f"{summary.prompt_tokens:,} in · {summary.output_tokens:,} out"),
         _field("Latency", latency),
-        _field("Utilisation", percent(summary.utilisation)),
+        _field("Utilisation", utilisation),
         _field("Cost per 1,000 answers", cost),
     ]
 
@@ -160,8 +164,13 @@ def personal_text(
         + (f" ({limits})" if limits else "")
         + f" · last 7 d: {plural(week.answers, 'answer')}, {plural(week.tokens, 'token')}",
         f"*Team, last 7 d:* {plural(team_week.answers, 'answer')} · cost per 1,000 answers "
-        f"{money(team_week.cost_per_1k_answers, cur)} ({price_line(pricing)}; "
-        f"{money(team_week.cost_per_1k_all_in, cur)} with idle time)",
+        + (
+            f"{money(team_week.cost_per_1k_all_in, cur)} ({price_line(pricing)}, idle time "
+            "included: this engine reports no per-answer engine time)"
+            if team_week.output_tokens and not team_week.engine_busy_s
+            else f"{money(team_week.cost_per_1k_answers, cur)} ({price_line(pricing)}; "
+            f"{money(team_week.cost_per_1k_all_in, cur)} with idle time)"
+        ),
     ]
     if cheapest is not None:
         lines.append(

@@ -229,3 +229,16 @@ def test_the_usage_tables_on_both_backends(store_url: str) -> None:
         assert (seen.busy_s, seen.seen_at) == (2.0, NOW)  # refreshed, not duplicated
     finally:
         store.close()
+
+
+def test_an_engine_without_per_answer_time_is_said_so() -> None:
+    from bot.usage_views import window_fields
+
+    rows = [record(NOW - 60, engine_s=0.0)]
+    sessions = [EngineSession("s", "m", NOW - 3600, NOW, busy_s=0.0, uptime_s=3600)]
+    summary = summarize(
+        rows, sessions, label="24 h", since=NOW - 86_400, until=NOW + 1, pricing=PRICING
+    )
+    texts = [f["text"] for f in window_fields(summary)]
+    assert "*Utilisation*\n– (not reported by this engine)" in texts
+    assert "*Cost per 1,000 answers*\n$3,600.00 all-in (no per-answer engine time)" in texts
