@@ -181,3 +181,27 @@ def test_one_person_cannot_fill_the_pool(workspace, run_bot, script, scripted_en
     other = workspace.mention("grace", "support", "my question")
     workspace.wait_for(lambda: bot_replies(workspace, "support", other) or None, timeout=10)
     assert "waiting for an answer" not in str(bot_replies(workspace, "support", other))
+
+
+def test_a_stream_the_store_never_heard_of_is_taken_over_not_doubled(
+    workspace, run_bot, script, scripted_engine, tmp_path: Path
+):
+    """A process killed between Slack starting its stream and the store recording the ts."""
+    from slack_sdk import WebClient
+
+    url = f"sqlite:///{tmp_path / 'data' / 'deskhand.sqlite'}"
+    (tmp_path / "data").mkdir()
+    script.answer = lambda turns: "The whole answer."
+    ts = _orphan(workspace, url, "are you there?")
+    client = WebClient(token=workspace.bot_token, base_url=workspace.api_url)
+    client.chat_startStream(
+        channel=workspace.channel_id("support"), thread_ts=ts, markdown_text="The wh",
+        recipient_user_id=workspace.user_id("ada"), recipient_team_id=workspace.team_id,
+    )  # fmt: skip
+    run_bot(workspace, scripted_engine, replica_lease_s=1.0)
+    workspace.wait_for(
+        lambda: "The whole answer." in answer_text(workspace, "support", ts) or None, timeout=20
+    )
+    reply = workspace.wait_for_reply("support", ts, timeout=20)
+    assert [shown_text(m) for m in bot_replies(workspace, "support", ts)] == ["The whole answer."]
+    assert not workspace.is_streaming("support", reply["ts"])
