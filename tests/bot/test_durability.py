@@ -205,3 +205,36 @@ def test_a_stream_the_store_never_heard_of_is_taken_over_not_doubled(
     reply = workspace.wait_for_reply("support", ts, timeout=20)
     assert [shown_text(m) for m in bot_replies(workspace, "support", ts)] == ["The whole answer."]
     assert not workspace.is_streaming("support", reply["ts"])
+
+
+def test_an_orderly_stop_mid_answer_hands_the_answer_to_the_next_process(
+    workspace, run_bot, script, scripted_engine, tmp_path: Path
+):
+    """Review item 1: a stop no longer ends answers in flight as "Stopped."; the job stays
+    open and the next process (or another replica) finishes the same message."""
+    from bot.runtime import start_bot
+    from tests.bot.conftest import bot_settings
+
+    script.answer = lambda turns: LONG_ANSWER
+    script.step_delay_s = 0.03
+    data = tmp_path / "data"
+    first = start_bot(
+        bot_settings(workspace, data_dir=data, replica_lease_s=1.0, max_new_tokens=20_000),
+        scripted_engine,
+        mode="socket",
+    )
+    workspace.wait_for(lambda: workspace.num_connections() >= 1, timeout=10)
+    ts = workspace.mention("ada", "support", "tell me the whole story")
+    workspace.wait_for(lambda: "word5" in answer_text(workspace, "support", ts) or None, timeout=30)
+    first.stop()
+    shown = answer_text(workspace, "support", ts)
+    assert "finish this answer" in shown and "Stopped." not in shown
+    [job] = _job_rows(f"sqlite:///{data / 'deskhand.sqlite'}")
+    assert job["state"] == "answering"
+    script.step_delay_s = 0.0
+    run_bot(workspace, scripted_engine, data_dir=data, replica_lease_s=1.0)
+    workspace.wait_for(
+        lambda: "THE END" in answer_text(workspace, "support", ts) or None, timeout=30
+    )
+    workspace.wait_for_reply("support", ts, timeout=20)
+    assert [shown_text(m) for m in bot_replies(workspace, "support", ts)] == [LONG_ANSWER]
