@@ -211,6 +211,7 @@ def run_child(args: argparse.Namespace) -> int:
         kb_index=work / "kb.sqlite",
         kb_feedback_db=work / "feedback.sqlite",
         data_dir=work,
+        user_max_in_flight=0,  # the burst's people each ask several questions at once
     )
     running = start_bot(settings, engine, mode="socket")
     try:

@@ -14,6 +14,7 @@ import threading
 import time
 from functools import partial
 
+from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import errors
@@ -80,6 +81,7 @@ class Recovery:
         if age_s > bot.settings.resume_max_age_s:
             self.apologize(job, age_s)
             return
+        job.reply_ts = self.reply_parts(job, row.reply_ts)
         work = run_command_job if job.question.kind == "command" else answer_question
         if bot.pool.try_start(job, partial(work, bot=bot)):
             self.resumed += 1
@@ -94,6 +96,33 @@ class Recovery:
             logger.info("no room to resume job %s now: leaving it for the next sweep", job.id)
             bot.jobs.release(job.id)
 
+    def reply_parts(self, job: AnswerJob, recorded: list[str]) -> list[str]:
+        """The messages of a half-written answer: those the store recorded, and any it missed
+        (a stream the dead process began just before dying has no ts in the store and no
+        metadata yet): in the thread, after the question and before the next person's message,
+        the bot's messages that answer this question or carry no metadata at all."""
+        question, identity = job.question, self.bot.identity
+        thread_ts = question.reply_thread_ts
+        if not thread_ts or not question.ts:
+            return recorded
+        try:
+            messages = self.bot.reader.thread(question.channel_id, thread_ts)
+        except SlackApiError as err:
+            logger.info(
+                "could not read the thread of job %s: %s", job.id, err.response.get("error")
+            )
+            return recorded
+        found = set(recorded)
+        later = [m for m in messages if float(m.get("ts") or 0) > float(question.ts)]
+        for message in sorted(later, key=lambda m: float(m["ts"])):
+            if message.get("user") != identity.user_id:
+                break  # a person spoke: what follows answers something else
+            metadata = message.get("metadata") or {}
+            source = (metadata.get("event_payload") or {}).get("source_ts")
+            if not metadata or source == question.ts:
+                found.add(str(message["ts"]))
+        return sorted(found, key=float)
+
     def apologize(self, job: AnswerJob, age_s: float) -> None:
         """Too old to answer now: say so in the thread (over a half-written reply)."""
         logger.warning(
@@ -101,6 +130,7 @@ class Recovery:
         )
         if job.question.kind == "command" and not job.question.ts and not job.ephemeral:
             job.ephemeral = True  # its question never got posted: say it privately, if we can
+        job.reply_ts = self.reply_parts(job, job.reply_ts)
         try:
             open_reply(job, self.bot).notice(errors.RESTARTED, "restarted")
         except Exception:

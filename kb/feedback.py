@@ -11,6 +11,7 @@ text and ranks them by how often they went unanswered or voted down.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import case, func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from kb.text import normalize
 from store import Store
@@ -26,6 +28,8 @@ from store.schema import feedback_votes as votes
 
 if TYPE_CHECKING:
     from deskhand.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +89,15 @@ class FeedbackStore:
             self.store.close()
 
     def add_answer(self, rec: AnswerRecord) -> int:
+        """Record an answer being shown; its id for the 👍/👎 buttons, or 0 when the store
+        cannot take it (logged): a feedback-store fault never costs the user the answer."""
+        try:
+            return self._insert_answer(rec)
+        except SQLAlchemyError as err:
+            logger.error("could not record the answer for feedback (%s): showing it anyway", err)
+            return 0
+
+    def _insert_answer(self, rec: AnswerRecord) -> int:
         with self.store.begin() as conn:
             result = conn.execute(
                 answers.insert().values(

@@ -355,6 +355,15 @@ class Sandbox:
         self.emulator.faults.inject(method, status=status, error=error, retry_after=retry_after,
                                     delay=delay, drop_connection=drop_connection, times=times)
 
+    def redeliver(self, event_id: str) -> None:
+        """Deliver an event again, as Slack does when it never saw the ack (after a restart)."""
+        def send() -> None:
+            payload = next(d.payload for d in self.emulator.dispatcher.deliveries
+                           if d.event_id == event_id)
+            self.emulator.dispatcher.send_event(payload)
+
+        self._on_loop(send)
+
     def disconnect(self, reason: str = "refresh_requested") -> int:
         """Send Socket Mode `disconnect` with this reason to every open connection."""
         return self._run(self.emulator.sockets.disconnect(reason))

@@ -53,6 +53,12 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     yield from fresh_postgres_database(base, tmp_path.name)
 
 
+@pytest.fixture
+def postgres_store_url(postgres_url: str, tmp_path: Path) -> Iterator[str]:
+    """A fresh PostgreSQL database for one test (several replicas share it)."""
+    yield from fresh_postgres_database(postgres_url, tmp_path.name)
+
+
 def fresh_postgres_database(base_url: str, hint: str) -> Iterator[str]:
     """CREATE DATABASE for one test, DROP it afterwards."""
     import re

@@ -64,3 +64,15 @@ def test_a_path_opens_a_sqlite_file_of_its_own(tmp_path: Path) -> None:
     assert [r.question for r in again.gaps()] == ["Where?"]
     assert again.answer(answer_id) is not None
     again.close()
+
+
+def test_a_broken_feedback_store_costs_no_answer(tmp_path: Path, caplog) -> None:
+    """Review item 6: the answer is recorded with id 0 and a log line, never raised."""
+    store = Store.open(f"sqlite:///{tmp_path / 'deskhand.sqlite'}")
+    feedback = FeedbackStore(store)
+    with store.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE feedback_votes")
+        conn.exec_driver_sql("DROP TABLE feedback_answers")  # any database fault will do
+    assert feedback.add_answer(_record("Where?", False)) == 0
+    assert "could not record the answer for feedback" in caplog.text
+    store.close()
