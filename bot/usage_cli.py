@@ -84,7 +84,6 @@ def write_csv(records: list[UsageRecord]) -> None:
 
 def as_json(summary: UsageSummary, records: list[UsageRecord]) -> dict[str, Any]:
     return {
-        "window": summary.label,
         **summary.as_dict(),
         "by_surface": dict(Counter(r.surface for r in records)),
         "by_route": dict(Counter(r.route for r in records)),
