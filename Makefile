@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint fmt bench setup clean
+.PHONY: run test test-fast lint fmt bench bench-cost setup clean
 
 setup: $(STAMP)
 
@@ -21,6 +21,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	@scripts/ensure-chromium.sh || echo "chromium unavailable: browser tests will be skipped"
+	@scripts/ensure-postgres.sh || echo "postgresql unavailable: the store's Postgres tests will be skipped"
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
@@ -36,6 +37,9 @@ fmt: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/deskhand bench engine --json
+
+bench-cost: $(STAMP)
+	$(BIN)/deskhand bench cost --json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

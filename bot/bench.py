@@ -1,19 +1,27 @@
 """`deskhand bench slack`: a burst of mentions through the local Slack emulator, with the engine
 saturated, measuring what Slack would see: how fast every event is acked, and whether every
 mention gets exactly one answer. Prints one JSON line (`--json`) or a short report.
+
+`--replicas 2` runs two bot processes on one store (a throw-away PostgreSQL when its binaries
+are installed, else one SQLite file), both on Socket Mode, and by default `kill -9`s one of
+them halfway through the burst and starts it again (`--restarts`): the JSON then says how
+many `duplicates` and `unanswered` there were and how many `restarts_survived`.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import logging
 import statistics
 import subprocess
 import sys
+import tempfile
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +52,16 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--max-running", type=int, default=8, help="engine batch size")
     parser.add_argument("--max-queue", type=int, default=256, help="engine queue size")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for all")
+    parser.add_argument("--replicas", type=int, default=1, help="bot processes on one store")
+    parser.add_argument(
+        "--restarts",
+        type=int,
+        default=None,
+        help="kill -9 + restart one replica this often during the burst (default: 1 with "
+        "several replicas, else 0)",
+    )
+    parser.add_argument("--database-url", help="the store (default: a throw-away one)")
+    parser.add_argument("--lease", type=float, default=3.0, help="REPLICA_LEASE_S")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     for name in ("--api-url", "--bot-token", "--app-token"):
         parser.add_argument(name, help=argparse.SUPPRESS)
@@ -57,39 +75,77 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_child(args)
     from slackemu import Sandbox
 
-    # The emulator (Slack) runs here; the bot and its engine in a child process, as they
-    # would on their own server, so neither side's threads slow the other's clock.
-    sandbox = Sandbox.start(manifest=MANIFEST, seed=bench_seed(args.users, args.channels))
-    child = start_child(sandbox, args)
-    try:
-        engine = json.loads(wait_until_ready(child))
-        sandbox.wait_for(lambda: sandbox.num_connections() >= 1, timeout=10)
-        gc.freeze()  # the emulator's own full GC passes would be counted as our ack latency
-        started = time.monotonic()
-        mentions = burst(sandbox, args)
-        burst_s = time.monotonic() - started
-        finished = wait_for_answers(sandbox, mentions, args.timeout)
-        result = measure(sandbox, mentions)
-        result.update(
-            burst_s=round(burst_s, 2),
-            all_answered_s=round(time.monotonic() - started, 1),
-            finished=finished,
-            contract_violations=len(sandbox.violations()),
-            engine=engine,
-        )
-    finally:
-        stop_child(child)
-        sandbox.stop()
+    restarts = args.restarts if args.restarts is not None else int(args.replicas > 1)
+    # The emulator (Slack) runs here; the bots and their engines in child processes, as they
+    # would on their own servers, so neither side's threads slow the other's clock.
+    with bench_store(args.database_url) as (database_url, store_kind):
+        sandbox = Sandbox.start(manifest=MANIFEST, seed=bench_seed(args.users, args.channels))
+        children: list[subprocess.Popen[str]] = []
+        try:
+            engine: dict[str, Any] = {}
+            for _ in range(max(1, args.replicas)):
+                children.append(start_child(sandbox, args, database_url))
+            for child in children:
+                engine = json.loads(wait_until_ready(child))
+            sandbox.wait_for(lambda: sandbox.num_connections() >= len(children), timeout=10)
+            gc.freeze()  # the emulator's own full GC passes would be counted as our ack latency
+            started = time.monotonic()
+            mentions = burst(sandbox, args, children, restarts, database_url)
+            burst_s = time.monotonic() - started
+            finished = wait_for_answers(sandbox, mentions, args.timeout)
+            result = measure(sandbox, mentions)
+            result.update(
+                burst_s=round(burst_s, 2),
+                all_answered_s=round(time.monotonic() - started, 1),
+                finished=finished,
+                contract_violations=len(sandbox.violations()),
+                replicas=len(children),
+                restarts=restarts,
+                restarts_survived=restarts
+                if result["duplicates"] == 0 and result["unanswered"] == 0
+                else 0,
+                store=store_kind,
+                engine=engine,
+            )
+        finally:
+            for child in children:
+                stop_child(child)
+            sandbox.stop()
     sys.stdout.write((json.dumps(result) if args.json else report(result)) + "\n")
-    passed = (
-        result["acked_within_3s"] == result["events"]
-        and result["ack_p99_ms"] < 100
-        and result["answered_once"] == result["events"]
-    )
-    return 0 if passed else 1
+    exactly_once = result["answered_once"] == result["events"]
+    acks_fast = result["acked_within_3s"] == result["events"] and result["ack_p99_ms"] < 100
+    return 0 if exactly_once and (acks_fast or restarts) else 1
 
 
-def start_child(sandbox: Any, args: argparse.Namespace) -> subprocess.Popen[str]:
+@contextlib.contextmanager
+def bench_store(database_url: str | None) -> Iterator[tuple[str, str]]:
+    """The store the bots share: the one given, else a throw-away PostgreSQL cluster (when
+    installed), else a SQLite file in a temp dir; (url, "postgresql" | "sqlite")."""
+    if database_url:
+        yield database_url, make_url_kind(database_url)
+        return
+    from store.testing import PostgresCluster, PostgresUnavailable
+
+    with tempfile.TemporaryDirectory(prefix="deskhand-bench-") as tmp:
+        cluster = PostgresCluster()
+        try:
+            url = cluster.start()
+        except PostgresUnavailable as err:
+            logger.warning("no PostgreSQL for the benchmark (%s): using SQLite", err)
+            cluster.stop()
+            yield f"sqlite:///{Path(tmp) / 'deskhand.sqlite'}", "sqlite"
+            return
+        try:
+            yield url, "postgresql"
+        finally:
+            cluster.stop()
+
+
+def make_url_kind(url: str) -> str:
+    return "postgresql" if url.startswith("postgres") else "sqlite"
+
+
+def start_child(sandbox: Any, args: argparse.Namespace, database_url: str) -> subprocess.Popen[str]:
     command = [
         sys.executable,
         "-m",
@@ -109,6 +165,10 @@ def start_child(sandbox: Any, args: argparse.Namespace) -> subprocess.Popen[str]
         sandbox.bot_token,
         "--app-token",
         sandbox.app_token,
+        "--database-url",
+        database_url,
+        "--lease",
+        str(args.lease),
     ]
     return subprocess.Popen(
         command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=str(MANIFEST.parent)
@@ -143,6 +203,9 @@ def run_child(args: argparse.Namespace) -> int:
         slack_api_url=args.api_url,
         max_new_tokens=args.max_new_tokens,
         kb_dir=None,
+        database_url=args.database_url,
+        replica_lease_s=args.lease,
+        user_max_in_flight=0,  # the burst's users each ask many questions at once
     )
     running = start_bot(settings, engine, mode="socket")
     try:
@@ -185,15 +248,43 @@ def start_bench_engine(args: argparse.Namespace) -> Any:
     )
 
 
-def burst(sandbox: Any, args: argparse.Namespace) -> list[tuple[str, str]]:
-    """Post every mention as fast as the emulator takes them; (channel, ts) of each."""
+def burst(
+    sandbox: Any,
+    args: argparse.Namespace,
+    children: list[subprocess.Popen[str]],
+    restarts: int,
+    database_url: str,
+) -> list[tuple[str, str]]:
+    """Post every mention as fast as the emulator takes them; (channel, ts) of each. With
+    `restarts`, replica 0 is killed (SIGKILL) and started again at even points of the burst."""
+    kill_at = {args.mentions * (k + 1) // (restarts + 1) for k in range(restarts)}
     mentions = []
+    restarting: threading.Thread | None = None
     for i in range(args.mentions):
+        if i in kill_at:
+            if restarting is not None:
+                restarting.join()
+            children[0].kill()  # no goodbye: its acked questions are left half-answered
+            children[0].wait()
+            restarting = threading.Thread(
+                target=restart_child, args=(children, sandbox, args, database_url)
+            )
+            restarting.start()  # the burst goes on meanwhile, to the other replicas
         user = f"user{i % args.users:02d}"
         channel = f"bench-{i % args.channels}"
         ts = sandbox.mention(user, channel, f"question {i}: how do I reset my password?")
         mentions.append((channel, ts))
+    if restarting is not None:
+        restarting.join()
     return mentions
+
+
+def restart_child(
+    children: list[subprocess.Popen[str]], sandbox: Any, args: argparse.Namespace, url: str
+) -> None:
+    child = start_child(sandbox, args, url)
+    wait_until_ready(child)
+    children[0] = child
 
 
 def replies_by_question(sandbox: Any, channel: str, ts: str) -> tuple[int, bool]:

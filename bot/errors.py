@@ -22,6 +22,16 @@ USAGE = (
     "thread as context."
 )
 EMPTY_QUESTION = "What would you like to know? Ask me a question after the mention."
+RESTARTED = "Sorry, I restarted before I could answer — please ask again."
+HANDED_OVER = "_I'm restarting; I'll finish this answer in a moment…_"
+
+
+def too_many_waiting(count: int) -> str:
+    return (
+        f"You already have {count} question{'s' if count != 1 else ''} waiting for an answer. "
+        "Please ask this again once those are answered."
+    )
+
 
 USER_MESSAGES: dict[type[EngineError], str] = {
     EngineOverloaded: BUSY,

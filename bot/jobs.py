@@ -1,12 +1,15 @@
-"""The answer pool: admission sized to the engine's capacity, and the registry Stop uses.
+"""The answer pool and the job: admission sized to the engine's capacity, one stop flag, and
+what a question needs to be answered again after a restart.
 
 Bolt's listener threads stay free for acks (its default pool of 5 would also cap batching):
 each accepted question gets one of our pre-started threads until its answer is written, and
 when every slot is taken admission fails at once, so the caller can say "busy" right away.
+An `AnswerJob` round-trips through the store's jobs table (`to_payload` / `from_payload`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import queue
 import secrets
@@ -14,12 +17,14 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from bot.types import Question
 from engine import RequestHandle
 
 logger = logging.getLogger(__name__)
+
+StopReason = Literal["user", "shutdown"]
 
 
 @dataclass(eq=False)
@@ -27,24 +32,38 @@ class AnswerJob:
     """One question on its way to an answer; `stop()` is safe from any thread."""
 
     question: Question
-    prefetched: Sequence[Mapping[str, Any]] | None = None  # thread already read by routing
+    prefetched: Sequence[Mapping[str, Any]] | None = None  # the conversation, when known
+    needs_thread_check: bool = False  # a follow-up: answer only if the bot is in the thread
     response_url: str | None = None  # slash commands
     ephemeral: bool = False  # answer privately through response_url
     ack_shown: bool = False  # the ack already showed a private message to replace
-    id: str = field(default_factory=lambda: secrets.token_hex(6))
+    reply_ts: list[str] = field(default_factory=list)  # a reply already begun (resumed jobs)
+    resumed: bool = False
+    id: str = field(default_factory=lambda: secrets.token_hex(8))
+    acked: threading.Event = field(default_factory=threading.Event)  # commands: ack sent
     _handle: RequestHandle | None = None
-    _stopped: threading.Event = field(default_factory=threading.Event)
+    _stop_reason: StopReason | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        if self.question.kind != "command":
+            self.acked.set()
 
     @property
     def stop_requested(self) -> bool:
-        return self._stopped.is_set()
+        return self._stop_reason is not None
 
-    def stop(self) -> None:
-        """Cancel generation (frees the engine slot within one step); the writer keeps the
-        partial answer and marks it stopped."""
+    @property
+    def stopped_for_shutdown(self) -> bool:
+        """Stopped because this process is going away: the job is left for a successor."""
+        return self._stop_reason == "shutdown"
+
+    def stop(self, reason: StopReason = "user") -> None:
+        """Cancel generation (frees the engine slot within one step). Stopped by the user, the
+        partial answer is kept and marked stopped; for a shutdown the job stays open."""
         with self._lock:
-            self._stopped.set()
+            if self._stop_reason is None:
+                self._stop_reason = reason
             handle = self._handle
         if handle is not None:
             handle.cancel()
@@ -52,9 +71,39 @@ class AnswerJob:
     def attach(self, handle: RequestHandle) -> None:
         with self._lock:
             self._handle = handle
-            stopped = self._stopped.is_set()
+            stopped = self._stop_reason is not None
         if stopped:
             handle.cancel()
+
+    # --- durable form ------------------------------------------------------------------
+    def to_payload(self) -> dict[str, Any]:
+        """What it takes to answer this question again (the store's jobs.payload)."""
+        return {
+            "question": dataclasses.asdict(self.question),
+            "prefetched": list(self.prefetched) if self.prefetched is not None else None,
+            "needs_thread_check": self.needs_thread_check,
+            "response_url": self.response_url,
+            "ephemeral": self.ephemeral,
+            "ack_shown": self.ack_shown,
+        }
+
+    @classmethod
+    def from_payload(
+        cls, job_id: str, payload: Mapping[str, Any], reply_ts: Sequence[str] = ()
+    ) -> AnswerJob:
+        job = cls(
+            Question(**payload["question"]),
+            prefetched=payload.get("prefetched"),
+            needs_thread_check=bool(payload.get("needs_thread_check")),
+            response_url=payload.get("response_url"),
+            ephemeral=bool(payload.get("ephemeral")),
+            ack_shown=bool(payload.get("ack_shown")),
+            reply_ts=list(reply_ts),
+            resumed=True,
+            id=job_id,
+        )
+        job.acked.set()
+        return job
 
 
 class GenerationPool:
@@ -96,12 +145,13 @@ class GenerationPool:
             return len(self._active)
 
     def shutdown(self, *, wait: bool = True, timeout_s: float = 30.0) -> None:
-        """Stop every job and wait for the writers to finish their messages."""
+        """Stop every job (for a shutdown: each stays open in the store, for the next process
+        or another replica to finish) and wait for the writers to let go."""
         self._closed = True
         with self._lock:
             jobs = list(self._active.values())
         for job in jobs:
-            job.stop()
+            job.stop("shutdown")
         for _ in self._workers:
             self._inbox.put(None)
         if wait:

@@ -2,26 +2,31 @@
 
 Runs on a generation-pool thread and reads top to bottom: show that we are working, read the
 conversation, let the answerer plan the prompt, stream the engine's text into the reply,
-finalize. Every failure ends in a short sentence in Slack and a log line, never in silence.
+write the ending `final_reply` chose. The job's row in the store follows along (answering,
+the reply's ts as soon as Slack gives it, answered / failed). Every failure ends in a short
+sentence in Slack and a log line, never in silence; a shutdown leaves the job for a successor.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import replace
+from collections.abc import Callable
 
 from slack_sdk.webhook import WebhookClient
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot import errors
 from bot.answerers import Plan
 from bot.ephemeral import EphemeralReply, SharedAnswer
+from bot.final import final_reply
 from bot.jobs import AnswerJob
 from bot.replying import ReplyTarget, ThreadReply
+from bot.routing import bot_is_in_thread
 from bot.services import BotServices
 from bot.slack_client import retry_handlers
-from bot.types import FinalReply
-from engine import Completion, EngineError, EngineOverloaded, FinishReason, SamplingParams
+from engine import Completion, EngineError, EngineOverloaded, SamplingParams
+from store.jobs import JobState
 
 logger = logging.getLogger(__name__)
 
@@ -31,51 +36,59 @@ Reply = ThreadReply | EphemeralReply
 def answer_question(job: AnswerJob, bot: BotServices) -> None:
     """Answer `job.question` in Slack; returns when the answer is written (or refused)."""
     question = job.question
+    progress = Progress(job, bot)
+    progress.mark(JobState.ANSWERING)
     reply = open_reply(job, bot)
     started = time.monotonic()
     completion: Completion | None = None
-    outcome = "error"
+    outcome, state = "error", JobState.FAILED
     try:
         with bot.start_gate:  # steps 1-3 are CPU work: a few answers at a time
+            if not is_for_us(job, bot):
+                outcome, state = "not in thread", JobState.IGNORED
+                return
             # 1) Show that we are working (status, or a placeholder).
             reply.show_working()
+            progress.saw(reply)
             # 2) The conversation the question belongs to, as chat turns.
             conversation = bot.reader.read(question, job.prefetched)
             if not conversation.question.strip() and len(conversation.turns) <= 1:
                 reply.notice(errors.EMPTY_QUESTION, "usage")
-                outcome = "empty"
+                outcome, state = "empty", JobState.ANSWERED
                 return
             # 3) The answerer's plan: the prompt (trimmed to the window) or nothing to generate.
             plan = bot.answerer.prepare(question, conversation)
         # 4) Generate, streaming into the reply.
         if plan.messages and not job.stop_requested:
-            completion = generate(job, plan, reply, bot)
-        if reply.stopped_by_user:
-            outcome = "stopped by user"
+            completion = generate(job, plan, reply, bot, progress)
+        if job.stopped_for_shutdown:
+            hand_over(reply, progress)
+            outcome, state = "handed over", JobState.ANSWERING
             return
-        # 5) Finalize: the answerer composes the reply; notes and buttons go in the footer.
-        final = with_notes(bot.answerer.finalize(question, plan, completion), plan, completion, job)
-        if final is None:
-            reply.notice(failure_text(completion), "error")
-            outcome = completion.finish_reason.value if completion else "error"
-            return
-        share_id = None
-        if job.ephemeral:
-            share_id = bot.shares.put(
-                SharedAnswer(question.text, question.user_id, question.channel_id, final)
+        # 5) The ending: an answer with its footer, or a short apology.
+        ending = final_reply(bot.answerer, question, plan, completion, stopped=job.stop_requested)
+        outcome = ending.outcome
+        if ending.reply is None:
+            reply.notice(ending.notice, ending.notice_kind)
+        else:
+            share_id = None
+            if job.ephemeral:
+                share_id = bot.shares.put(
+                    SharedAnswer(question.text, question.user_id, question.channel_id, ending.reply)
+                )
+            reply.finish(
+                ending.reply,
+                feedback=ending.feedback,
+                handoff=bot.handoff_enabled,
+                share_id=share_id,
             )
-        is_answer = not job.stop_requested and (
-            completion is None
-            or completion.finish_reason in (FinishReason.STOP, FinishReason.LENGTH)
-        )
-        reply.finish(final, feedback=is_answer, handoff=bot.handoff_enabled, share_id=share_id)
-        outcome = completion.finish_reason.value if completion else "answered"
+            state = JobState.ANSWERED
     except EngineOverloaded:
         logger.warning(
             "engine full: told %s in %s it is busy", question.user_id, question.channel_id
         )
         _safe_notice(reply, errors.BUSY, "busy")
-        outcome = "busy"
+        outcome, state = "busy", JobState.REFUSED
     except EngineError as err:
         logger.error("engine error for %s/%s: %s", question.channel_id, question.ts, err)
         _safe_notice(reply, errors.user_message_for(err), "error")
@@ -83,10 +96,33 @@ def answer_question(job: AnswerJob, bot: BotServices) -> None:
         logger.exception("answer failed (channel=%s, ts=%s)", question.channel_id, question.ts)
         _safe_notice(reply, errors.GENERIC, "error")
     finally:
-        _log_finished(job, outcome, completion, time.monotonic() - started)
+        progress.saw(reply)
+        if state is not JobState.ANSWERING:
+            progress.mark(state, outcome)
+        elapsed_s = time.monotonic() - started
+        _log_finished(job, outcome, completion, elapsed_s)
+        # cost branch: one usage row per answer (the coordinator may move this hook); a job
+        # handed over at shutdown is metered by the replica that answers it.
+        if state is not JobState.ANSWERING:
+            bot.meter.record(
+                job, completion, outcome=outcome, route=bot.answerer.name, answer_s=elapsed_s
+            )
 
 
-def generate(job: AnswerJob, plan: Plan, reply: Reply, bot: BotServices) -> Completion:
+def is_for_us(job: AnswerJob, bot: BotServices) -> bool:
+    """False for a follow-up in a thread the bot is not part of (read here, not on the
+    listener thread; the thread read becomes the conversation)."""
+    question = job.question
+    if not job.needs_thread_check or job.prefetched is not None:
+        return True
+    assert question.thread_ts is not None
+    job.prefetched = bot.reader.thread(question.channel_id, question.thread_ts)
+    return bot_is_in_thread(job.prefetched, bot.identity)
+
+
+def generate(
+    job: AnswerJob, plan: Plan, reply: Reply, bot: BotServices, progress: Progress
+) -> Completion:
     """Submit to the engine and stream its text into the reply; returns the Completion."""
     settings = bot.settings
     params = SamplingParams(
@@ -108,48 +144,46 @@ def generate(job: AnswerJob, plan: Plan, reply: Reply, bot: BotServices) -> Comp
                 reply.show_draft(plan.draft(written))
             elif plan.stream:
                 reply.append(delta)
-            if reply.stopped_by_user:
-                handle.cancel()
+            progress.saw(reply)
     except BaseException:
         handle.cancel()  # free the engine slot whatever went wrong on the Slack side
         raise
     return handle.result()
 
 
-def with_notes(
-    final: FinalReply, plan: Plan, completion: Completion | None, job: AnswerJob
-) -> FinalReply | None:
-    """The answer with footer notes (stopped, timed out, trimmed), or None when there is
-    nothing to show but an apology."""
-    notes = list(final.notes)
-    text = final.text
-    reason = completion.finish_reason if completion else None
-    stopped_early = completion is None and job.stop_requested and bool(plan.messages)
-    if reason is FinishReason.CANCELLED or stopped_early:
-        notes.append("Stopped.")
-        text = text or "_Stopped before I wrote anything._"
-    elif reason in (FinishReason.TIMEOUT, FinishReason.ERROR):
-        if not text.strip():
-            return None
-        notes.append(
-            "Cut short: "
-            + ("it took too long." if reason is FinishReason.TIMEOUT else "something went wrong.")
-        )
-    elif not text.strip():
-        text = errors.EMPTY_ANSWER
-    if plan.omitted_turns:
-        count = plan.omitted_turns
-        notes.append(
-            f"{count} earlier message{'s' if count != 1 else ''} left out "
-            "to fit the model's context."
-        )
-    return replace(final, text=text, notes=notes)
+def hand_over(reply: Reply, progress: Progress) -> None:
+    """This process is stopping mid-answer: leave the message for a successor to finish."""
+    if isinstance(reply, ThreadReply):
+        try:
+            reply.hand_over(errors.HANDED_OVER)
+        except Exception:
+            logger.exception("could not mark the answer as handed over")
+    progress.saw(reply)
 
 
-def failure_text(completion: Completion | None) -> str:
-    if completion and completion.finish_reason is FinishReason.TIMEOUT:
-        return errors.TIMED_OUT
-    return errors.GENERIC
+class Progress:
+    """The job's row follows the answer; a store error is logged, never shown to the user."""
+
+    def __init__(self, job: AnswerJob, bot: BotServices) -> None:
+        self.job = job
+        self.jobs = bot.jobs
+        self._recorded: list[str] = list(job.reply_ts)
+
+    def mark(self, state: JobState, outcome: str | None = None) -> None:
+        self._safely(lambda: self.jobs.mark(self.job.id, state, outcome))
+
+    def saw(self, reply: Reply) -> None:
+        """Record the reply's message ts as soon as there is a new one."""
+        message_ts = list(getattr(reply, "message_ts", []))
+        if message_ts and message_ts != self._recorded:
+            self._recorded = message_ts
+            self._safely(lambda: self.jobs.set_reply(self.job.id, message_ts))
+
+    def _safely(self, write: Callable[[], None]) -> None:
+        try:
+            write()
+        except SQLAlchemyError:
+            logger.exception("could not record the progress of job %s", self.job.id)
 
 
 def open_reply(job: AnswerJob, bot: BotServices) -> Reply:
@@ -165,19 +199,25 @@ def open_reply(job: AnswerJob, bot: BotServices) -> Reply:
         source_ts=question.ts,
         job_id=job.id,
     )
-    return ThreadReply(
+    reply = ThreadReply(
         bot.client,
         target,
         bot.pacer,
         prefer_native=settings.stream_mode != "update",
         update_interval_s=settings.stream_update_interval_s,
         stream_max_age_s=settings.stream_max_age_s,
+        on_user_stop=job.stop,
     )
+    if job.reply_ts:
+        reply.adopt(job.reply_ts)  # a resumed job: replace the half-written answer in place
+    return reply
 
 
 def post_notice(job: AnswerJob, bot: BotServices, text: str, kind: str) -> None:
     """A one-line reply to a question that will not be answered (busy, too long)."""
-    _safe_notice(open_reply(job, bot), text, kind)
+    reply = open_reply(job, bot)
+    _safe_notice(reply, text, kind)
+    Progress(job, bot).saw(reply)
 
 
 def _safe_notice(reply: Reply, text: str, kind: str) -> None:

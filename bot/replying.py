@@ -7,6 +7,7 @@ button when Slack refuses or expires the stream, continuing a long answer in new
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -85,6 +86,7 @@ class ThreadReply:
         stream_max_age_s: float = 240.0,
         part_chars: int = MAX_PART_CHARS,
         clock: Callable[[], float] = time.monotonic,
+        on_user_stop: Callable[[], None] | None = None,
     ) -> None:
         self.client = client
         self.target = target
@@ -95,7 +97,8 @@ class ThreadReply:
         self.stream_max_age_s = stream_max_age_s
         self.part_chars = part_chars
         self.clock = clock
-        self.stopped_by_user = False  # the user pressed Slack's own Stop on the stream
+        self.on_user_stop = on_user_stop  # the job's one stop flag
+        self.stopped_by_user = False  # Slack's own Stop: the stream takes no more writes
         self.raw_text = ""  # everything the model wrote so far
         self._sanitizer = MarkdownSanitizer()
         self._out = ""  # the sanitised text, append-only
@@ -109,6 +112,38 @@ class ThreadReply:
         return [p.ts for p in self._parts if p.ts]
 
     # --- what the pipeline calls ----------------------------------------------------------
+    def adopt(self, reply_ts: list[str]) -> None:
+        """Take over an answer a previous process began (a resumed job): its first message is
+        rewritten in place by chat.update, never a second message; later parts are deleted."""
+        channel = self.target.channel_id
+        for ts in reply_ts:
+            # A stream left open by a dead process takes no chat.update until it is stopped;
+            # usually it is not streaming any more, and Slack says so.
+            with contextlib.suppress(SlackApiError):
+                self.client.chat_stopStream(channel=channel, ts=ts)
+        for ts in reply_ts[1:]:
+            try:
+                self.client.chat_delete(channel=channel, ts=ts)
+            except SlackApiError as err:
+                logger.info("could not delete part %s of a resumed answer: %s", ts, _code(err))
+        self.native = False
+        self.use_status = False
+        self._parts[0].ts = reply_ts[0]
+        self._write_update(self._parts[0], PLACEHOLDER)
+
+    def hand_over(self, note: str) -> None:
+        """This process is stopping mid-answer: end any live stream and say the answer will be
+        finished; the message stays marked as still being written, for the successor."""
+        part = self._parts[-1]
+        if part.ts is None and part.stream is None:
+            return
+        if part.stream is not None:
+            metadata = answer_metadata(self.target.source_ts, part.index, streaming=True)
+            self._stop_native(part, self._part_text(), None, metadata)
+        if self.stopped_by_user:
+            return
+        self._write_update(part, f"{self._part_text()}\n\n{note}".strip())
+
     def show_working(self, queue_position: int | None = None) -> None:
         """Status ("is thinking…", "is waiting in line (#2)…") or a placeholder message."""
         if self._out or self.message_ts:
@@ -327,6 +362,8 @@ class ThreadReply:
     def _user_stopped(self, part: _Part) -> None:
         logger.info("the user stopped the stream %s", part.ts)
         self.stopped_by_user = True
+        if self.on_user_stop is not None:
+            self.on_user_stop()
 
     # --- chat.update ----------------------------------------------------------------------
     def _write_update(

@@ -1,7 +1,8 @@
 """Starting and stopping the bot around an engine that is already running.
 
 Owns the mode (Socket Mode with an app token, HTTP with a signing secret), the credentials
-check that names what is missing, the one auth.test, and an orderly stop. Used by
+check that names what is missing, the one auth.test, opening the store (and resuming what a
+dead process left unanswered), and an orderly stop. Used by
 `deskhand run`, `deskhand up`, the benchmark and the tests.
 """
 
@@ -19,12 +20,14 @@ from slack_sdk.errors import SlackApiError
 from bot.answerers import Answerer, open_answerer
 from bot.app import create_app
 from bot.http_server import BotHttpServer, HttpLimits
+from bot.recovery import Recovery
 from bot.services import BotServices, build_services
 from bot.slack_client import make_web_client
 from bot.socket_mode import AckFirstSocketMode
 from bot.types import BotIdentity
 from deskhand.settings import SettingsError
 from engine import Engine
+from store import Store, StoreError
 
 if TYPE_CHECKING:
     from deskhand.settings import Settings
@@ -74,6 +77,7 @@ class RunningBot:
     services: BotServices
     app: App
     mode: Mode
+    recovery: Recovery
     socket_mode: AckFirstSocketMode | None = None
     http_server: BotHttpServer | None = None
 
@@ -87,8 +91,10 @@ class RunningBot:
             self.socket_mode.close()
         if self.http_server is not None:
             self.http_server.stop()
-        self.services.close()
+        self.services.close()  # answers in flight are left open in the store, handed over
+        self.recovery.stop()
         self.services.answerer.close()
+        self.services.store.close()
         logger.info("bot stopped")
 
 
@@ -101,11 +107,17 @@ def start_bot(
     assert bot_token is not None
     client = make_web_client(bot_token, settings.slack_api_url)
     identity = _who_am_i(client, settings.slack_api_url)
+    try:
+        store = Store.open(settings.store_url)
+    except StoreError as err:
+        raise SettingsError(f"DATABASE_URL / DATA_DIR: {err}") from None
     answerer = answerer or open_answerer(settings, engine)
-    services = build_services(settings, engine, answerer, client, identity)
+    services = build_services(settings, engine, answerer, client, identity, store)
     signing_secret = secret(settings.slack_signing_secret) if resolved == "http" else None
     app = create_app(services, bot_token=bot_token, signing_secret=signing_secret)
-    running = RunningBot(services, app, resolved)
+    recovery = Recovery(services)
+    running = RunningBot(services, app, resolved, recovery)
+    recovery.start()  # beats, then resumes what a dead process left (before new events)
     if resolved == "socket":
         app_token = secret(settings.slack_app_token)
         assert app_token is not None
@@ -129,12 +141,14 @@ def start_bot(
     # (Socket Mode acks included) for tens of milliseconds.
     gc.freeze()
     logger.info(
-        "bot %s (%s) answering with %s over %s; generation pool %d",
+        "bot %s (%s) answering with %s over %s; generation pool %d; store %s; replica %s",
         identity.user_id,
         identity.team_id,
         answerer.name,
         "Socket Mode" if resolved == "socket" else "HTTP",
         services.pool.capacity,
+        store.where,
+        services.jobs.owner,
     )
     return running
 

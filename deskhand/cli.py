@@ -61,6 +61,18 @@ def _kb(args: argparse.Namespace) -> int:
     return kb_main(args.kb_args, load_settings())
 
 
+def _usage(args: argparse.Namespace) -> int:
+    from bot.usage_cli import main as usage_main
+
+    return usage_main(args.usage_args, load_settings())
+
+
+def _bench_cost(args: argparse.Namespace) -> int:
+    from bot.bench_cost import main as bench_cost
+
+    return bench_cost(args.bench_args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="deskhand", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -86,19 +98,24 @@ def build_parser() -> argparse.ArgumentParser:
         ("engine", _bench_engine, "sequential generate vs the batching engine"),
         ("slack", _bench_slack, "a burst of mentions through the local Slack workspace"),
         ("context", _bench_context, "building the prompt for a follow-up in a long thread"),
+        ("cost", _bench_cost, "a mixed burst through the bot: cost per 1,000 answers vs APIs"),
     ):
         b = bench_sub.add_parser(name, help=help, add_help=False)
         b.set_defaults(func=func, passthrough="bench_args")
 
     p = sub.add_parser("kb", help="knowledge base: ingest, eval, report", add_help=False)
     p.set_defaults(func=_kb, passthrough="kb_args")
+    p = sub.add_parser(
+        "usage", help="answers, tokens and cost: --since 7d, --json, --csv", add_help=False
+    )
+    p.set_defaults(func=_usage, passthrough="usage_args")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    # `bench` and `kb` hand the rest of the line to their own parsers.
+    # `bench`, `kb` and `usage` hand the rest of the line to their own parsers.
     passthrough = getattr(args, "passthrough", None)
     if passthrough:
         setattr(args, passthrough, extra)

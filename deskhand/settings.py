@@ -73,7 +73,9 @@ class Settings(BaseSettings):
     handoff_mention: str = Field("", description="e.g. <!subteam^S123> or <@U123>")
     escalation_channel: str = ""
     kb_default_set: str = Field("", description="set for DMs/unbound channels; empty = all sets")
-    kb_feedback_db: Path = Field(Path(".deskhand") / "feedback.sqlite")
+    kb_feedback_db: Path | None = Field(
+        None, description="a separate SQLite file for feedback; unset = the store"
+    )
     kb_embedding_model: Path | None = Field(None, description="none = packaged all-MiniLM-L6-v2")
     kb_top_k: int = Field(4, ge=1, le=20, description="passages retrieved into the prompt")
     kb_answer_min_score: float = Field(0.62, description="evidence score for a confident answer")
@@ -86,8 +88,31 @@ class Settings(BaseSettings):
     http_timeout_s: int = Field(10, ge=1, description="close HTTP connections idle this long")
     log_message_text: bool = Field(False, description="let message text into (DEBUG) logs")
 
-    # --- admins ---------------------------------------------------------------------------
-    admin_users: CsvList = Field(default_factory=list, description="user IDs; may stop any answer")
+    # --- durable state (store/) -----------------------------------------------------------
+    database_url: SecretStr | None = Field(
+        None, description="postgresql://user:pass@host/db; unset = SQLite in DATA_DIR"
+    )
+    data_dir: Path = Field(Path(".deskhand"), description="where the SQLite store lives")
+    replica_lease_s: float = Field(
+        30.0, gt=0, description="a replica silent this long is dead: its questions move on"
+    )
+    resume_max_age_s: float = Field(
+        600.0, ge=0, description="older unanswered questions get a 'please ask again'"
+    )
+    user_max_in_flight: int = Field(
+        3, ge=0, description="questions one person may have waiting at once; 0 = no cap"
+    )
+
+    # --- cost and usage: metering, budgets, App Home ---------------------------------------
+    cost_per_hour: float = Field(0.0, ge=0.0, description="what the machine costs per hour")
+    cost_currency: str = Field("USD", min_length=1, max_length=8)
+    user_daily_limit: int = Field(0, ge=0, description="answers per user per UTC day; 0 = none")
+    user_daily_tokens: int = Field(0, ge=0, description="tokens per user per UTC day; 0 = none")
+    channel_daily_limit: int = Field(0, ge=0, description="answers per channel per UTC day")
+    channel_daily_tokens: int = Field(0, ge=0, description="tokens per channel per UTC day")
+    admin_users: CsvList = Field(
+        default_factory=list, description="user IDs exempt from budgets; may stop any answer"
+    )
 
     # --- local slack workspace ------------------------------------------------------------
     sandbox_host: str = "127.0.0.1"
@@ -106,6 +131,22 @@ class Settings(BaseSettings):
         if not value.startswith("/") or " " in value:
             raise ValueError("must look like /ask")
         return value
+
+    @property
+    def store_url(self) -> str:
+        """The store's database: DATABASE_URL, else SQLite in DATA_DIR."""
+        from store import database_url
+
+        configured = self.database_url.get_secret_value().strip() if self.database_url else None
+        return database_url(configured, self.data_dir)
+
+    @property
+    def feedback_url(self) -> str:
+        """Where feedback lives: KB_FEEDBACK_DB when set (a separate SQLite file), else the
+        store."""
+        if self.kb_feedback_db is not None:
+            return f"sqlite:///{self.kb_feedback_db}"
+        return self.store_url
 
     @property
     def has_slack_tokens(self) -> bool:

@@ -136,7 +136,7 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
     from kb.feedback import FeedbackStore
 
     since = time.time() - args.days * 86400 if args.days else None
-    rows = FeedbackStore(settings.kb_feedback_db).gaps(args.limit, since)
+    rows = FeedbackStore.for_settings(settings).gaps(args.limit, since)
     if args.json:
         print(json.dumps([asdict(r) for r in rows], ensure_ascii=False))
         return 0

@@ -64,7 +64,7 @@ class SupportDesk:
         """Open the index (ingesting `kb_dir`, else KB_DIR when set) and load the embedder."""
         embedder = embedder or Embedder(settings.kb_embedding_model)
         store = IndexStore(index_path or settings.kb_index)
-        desk = cls(settings, store, embedder, FeedbackStore(settings.kb_feedback_db), engine)
+        desk = cls(settings, store, embedder, FeedbackStore.for_settings(settings), engine)
         source = kb_dir or settings.kb_dir
         if source is not None:
             desk.ingest(Path(source), progress=progress)

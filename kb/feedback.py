@@ -1,49 +1,35 @@
 """The feedback store: every answer given, the 👍/👎 votes on it, and the gaps report.
 
-Owns its own SQLite file (separate from the index, which may be rebuilt at any time). An
-answer row keeps the question, the standalone rewrite, the retrieved passages, the model,
-the latency and whether the bot abstained; votes point at it. The report groups questions
-by their normalised text and ranks them by how often they went unanswered or voted down.
+Its tables live in the store (`store/schema.py`: feedback_answers, feedback_votes): on
+PostgreSQL when DATABASE_URL is set, so every replica's feedback is in one report; else in
+the SQLite store under the data dir (or KB_FEEDBACK_DB, a file of its own). An answer row keeps
+the question, the standalone rewrite, the retrieved passages, the model, the latency and
+whether the bot abstained; votes point at it. The report groups questions by their normalised
+text and ranks them by how often they went unanswered or voted down.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
-import sqlite3
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from kb.text import normalize
+from store import Store
+from store.schema import feedback_answers as answers
+from store.schema import feedback_votes as votes
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS answers (
-    id INTEGER PRIMARY KEY,
-    ts REAL NOT NULL,
-    channel TEXT,
-    user TEXT,
-    question TEXT NOT NULL,
-    standalone TEXT NOT NULL,
-    question_key TEXT NOT NULL,
-    lang TEXT NOT NULL,
-    tier TEXT NOT NULL,
-    abstained INTEGER NOT NULL,
-    answer TEXT NOT NULL,
-    passages TEXT NOT NULL,
-    model TEXT NOT NULL,
-    latency_s REAL
-);
-CREATE INDEX IF NOT EXISTS answers_key ON answers(question_key);
-CREATE TABLE IF NOT EXISTS votes (
-    answer_id INTEGER NOT NULL REFERENCES answers(id) ON DELETE CASCADE,
-    user TEXT NOT NULL DEFAULT '',
-    vote INTEGER NOT NULL CHECK (vote IN (-1, 1)),
-    ts REAL NOT NULL,
-    PRIMARY KEY (answer_id, user)
-);
-"""
+if TYPE_CHECKING:
+    from deskhand.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,98 +64,147 @@ def question_key(text: str) -> str:
 
 
 class FeedbackStore:
-    def __init__(self, path: Path | str) -> None:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA foreign_keys = ON")
-        self._db.executescript(_SCHEMA)
+    """Feedback over a Store (shared), or over a SQLite file of its own (a path)."""
+
+    def __init__(self, where: Store | Path | str) -> None:
+        self._owned = not isinstance(where, Store)
+        if isinstance(where, Store):
+            self.store = where
+        else:
+            self.store = Store.open(
+                "sqlite://" if str(where) == ":memory:" else f"sqlite:///{where}"
+            )
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> FeedbackStore:
+        """KB_FEEDBACK_DB when set, else the store (DATABASE_URL or the data dir)."""
+        return cls(Store.open(settings.feedback_url))._owning()
+
+    def _owning(self) -> FeedbackStore:
+        self._owned = True
+        return self
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        if self._owned:
+            self.store.close()
 
     def add_answer(self, rec: AnswerRecord) -> int:
-        with self._lock:
-            cur = self._db.execute(
-                "INSERT INTO answers (ts, channel, user, question, standalone, question_key, lang,"
-                " tier, abstained, answer, passages, model, latency_s)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    time.time(),
-                    rec.channel,
-                    rec.user,
-                    rec.question,
-                    rec.standalone,
-                    question_key(rec.standalone),
-                    rec.lang,
-                    rec.tier,
-                    int(rec.abstained),
-                    rec.answer,
-                    json.dumps(rec.passages, ensure_ascii=False),
-                    rec.model,
-                    rec.latency_s,
-                ),
+        """Record an answer being shown; its id for the 👍/👎 buttons, or 0 when the store
+        cannot take it (logged): a feedback-store fault never costs the user the answer."""
+        try:
+            return self._insert_answer(rec)
+        except SQLAlchemyError as err:
+            logger.error("could not record the answer for feedback (%s): showing it anyway", err)
+            return 0
+
+    def _insert_answer(self, rec: AnswerRecord) -> int:
+        with self.store.begin() as conn:
+            result = conn.execute(
+                answers.insert().values(
+                    ts=time.time(),
+                    channel=rec.channel,
+                    user_id=rec.user,
+                    question=rec.question,
+                    standalone=rec.standalone,
+                    question_key=question_key(rec.standalone),
+                    lang=rec.lang,
+                    tier=rec.tier,
+                    abstained=int(rec.abstained),
+                    answer=rec.answer,
+                    passages=json.dumps(rec.passages, ensure_ascii=False),
+                    model=rec.model,
+                    latency_s=rec.latency_s,
+                )
             )
-            return int(cur.lastrowid or 0)
+            key = result.inserted_primary_key
+            assert key is not None
+            return int(key[0])
 
     def add_vote(self, answer_id: int, vote: int, user: str | None = None) -> None:
         """Store (or change) one user's 👍 (+1) or 👎 (-1) on an answer."""
         if vote not in (-1, 1):
             raise ValueError(f"vote must be +1 or -1, got {vote}")
-        with self._lock:
-            if not self._db.execute("SELECT 1 FROM answers WHERE id = ?", (answer_id,)).fetchone():
+        with self.store.begin() as conn:
+            if conn.scalar(select(answers.c.id).where(answers.c.id == answer_id)) is None:
                 raise KeyError(f"no answer with id {answer_id}")
-            self._db.execute(
-                "INSERT INTO votes (answer_id, user, vote, ts) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (answer_id, user)"
-                " DO UPDATE SET vote = excluded.vote, ts = excluded.ts",
-                (answer_id, user or "", vote, time.time()),
+            self.store.upsert(
+                conn,
+                votes,
+                {"answer_id": answer_id, "user_id": user or "", "vote": vote, "ts": time.time()},
+                keys=["answer_id", "user_id"],
             )
 
     def answer(self, answer_id: int) -> dict[str, object] | None:
-        with self._lock:
-            cur = self._db.execute("SELECT * FROM answers WHERE id = ?", (answer_id,))
-            row = cur.fetchone()
+        with self.store.begin() as conn:
+            row = conn.execute(select(answers).where(answers.c.id == answer_id)).mappings().first()
             if row is None:
                 return None
-            out = dict(zip([d[0] for d in cur.description], row, strict=True))
+            out: dict[str, Any] = dict(row)
+            out["user"] = out.pop("user_id")
             out["passages"] = json.loads(str(out["passages"]))
             out["votes"] = [
                 {"user": u, "vote": v}
-                for u, v in self._db.execute(
-                    "SELECT user, vote FROM votes WHERE answer_id = ?", (answer_id,)
+                for u, v in conn.execute(
+                    select(votes.c.user_id, votes.c.vote).where(votes.c.answer_id == answer_id)
                 )
             ]
             return out
 
     def gaps(self, limit: int = 20, since: float | None = None) -> list[GapRow]:
         """Questions most often unanswered or voted down, worst first."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT a.question_key, count(DISTINCT a.id), sum(a.abstained),"
-                " coalesce(sum(v.down), 0), coalesce(sum(v.up), 0), max(a.ts)"
-                " FROM answers a LEFT JOIN ("
-                "   SELECT answer_id, sum(vote < 0) AS down, sum(vote > 0) AS up"
-                "   FROM votes GROUP BY answer_id) v ON v.answer_id = a.id"
-                " WHERE a.ts >= ? GROUP BY a.question_key"
-                " HAVING sum(a.abstained) + coalesce(sum(v.down), 0) > 0"
-                " ORDER BY sum(a.abstained) + coalesce(sum(v.down), 0) DESC, max(a.ts) DESC"
-                " LIMIT ?",
-                (since or 0.0, limit),
-            ).fetchall()
+        per_answer = (
+            select(
+                votes.c.answer_id,
+                func.sum(case((votes.c.vote < 0, 1), else_=0)).label("down"),
+                func.sum(case((votes.c.vote > 0, 1), else_=0)).label("up"),
+            )
+            .group_by(votes.c.answer_id)
+            .subquery()
+        )
+        unanswered = func.sum(answers.c.abstained)
+        down = func.coalesce(func.sum(per_answer.c.down), 0)
+        up = func.coalesce(func.sum(per_answer.c.up), 0)
+        last = func.max(answers.c.ts)
+        query = (
+            select(
+                answers.c.question_key,
+                func.count(answers.c.id.distinct()),
+                unanswered,
+                down,
+                up,
+                last,
+            )
+            .select_from(answers.outerjoin(per_answer, per_answer.c.answer_id == answers.c.id))
+            .where(answers.c.ts >= (since or 0.0))
+            .group_by(answers.c.question_key)
+            .having(unanswered + down > 0)
+            .order_by((unanswered + down).desc(), last.desc())
+            .limit(limit)
+        )
+        with self.store.begin() as conn:
+            rows = conn.execute(query).all()
             out = []
-            for key, asked, unanswered, down, up, last in rows:
-                latest, docs = self._examples(key)
-                out.append(GapRow(latest, asked, int(unanswered), int(down), int(up), docs, last))
+            for key, asked, n_unanswered, n_down, n_up, last_ts in rows:
+                latest, docs = self._examples(conn, key)
+                out.append(
+                    GapRow(
+                        latest,
+                        int(asked),
+                        int(n_unanswered),
+                        int(n_down),
+                        int(n_up),
+                        docs,
+                        float(last_ts),
+                    )
+                )
             return out
 
-    def _examples(self, key: str) -> tuple[str, list[str]]:
-        rows = self._db.execute(
-            "SELECT question, passages FROM answers WHERE question_key = ? ORDER BY ts DESC",
-            (key,),
-        ).fetchall()
+    def _examples(self, conn: Any, key: str) -> tuple[str, list[str]]:
+        rows = conn.execute(
+            select(answers.c.question, answers.c.passages)
+            .where(answers.c.question_key == key)
+            .order_by(answers.c.ts.desc(), answers.c.id.desc())
+        ).all()
         counts: dict[str, int] = {}
         for _, passages in rows:
             for p in json.loads(passages)[:1]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 MAX_BLOCKS = 50
+MAX_VIEW_BLOCKS = 100  # modals and Home tabs
 MAX_SECTION_TEXT = 3000
 MAX_SECTION_FIELDS = 10
 MAX_HEADER_TEXT = 150
@@ -32,12 +33,12 @@ class BlockProblem:
     detail: str
 
 
-def block_problem(blocks: Any) -> BlockProblem | None:
-    """What is wrong with a `blocks` argument, if anything."""
+def block_problem(blocks: Any, max_blocks: int = MAX_BLOCKS) -> BlockProblem | None:
+    """What is wrong with a `blocks` argument (a message's, or a view's with MAX_VIEW_BLOCKS)."""
     if not isinstance(blocks, list) or not all(isinstance(b, dict) for b in blocks):
         return BlockProblem("format", "blocks must be a JSON array of objects")
-    if len(blocks) > MAX_BLOCKS:
-        return BlockProblem("too_many", f"{len(blocks)} blocks (max {MAX_BLOCKS})")
+    if len(blocks) > max_blocks:
+        return BlockProblem("too_many", f"{len(blocks)} blocks (max {max_blocks})")
     markdown_total = 0
     for i, block in enumerate(blocks):
         kind = block.get("type")

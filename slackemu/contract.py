@@ -214,6 +214,7 @@ RECORDED_EVENT_FILES = {
     ("message", "message_changed"): "MessageChangedPayload",
     ("message", "message_deleted"): "MessageDeletedPayload",
     ("app_mention", None): "AppMentionPayload",
+    ("app_home_opened", None): "AppHomeOpenedPayload",
 }
 
 

@@ -179,6 +179,11 @@ async def _stop_stream(emu: Emulator, body: dict[str, Any]) -> None:
     await emu.stop_stream_by_user(body["channel"], body["ts"])
 
 
+async def _open_home(emu: Emulator, body: dict[str, Any]) -> dict[str, Any]:
+    view = await emu.open_app_home(body["user"], body.get("tab", "home"))
+    return {"view": view}
+
+
 async def _disconnect(emu: Emulator, body: dict[str, Any]) -> dict[str, Any]:
     try:
         told = await emu.sockets.disconnect(body.get("reason", "refresh_requested"))
@@ -193,8 +198,8 @@ async def _reset(emu: Emulator, body: dict[str, Any]) -> None:
 
 POSTS: dict[str, JsonHandler] = {
     "post": _post_message, "mention": _mention, "dm": _dm, "slash": _slash, "click": _click,
-    "edit": _edit, "delete": _delete, "stop_stream": _stop_stream, "disconnect": _disconnect,
-    "reset": _reset,
+    "edit": _edit, "delete": _delete, "stop_stream": _stop_stream, "open_home": _open_home,
+    "disconnect": _disconnect, "reset": _reset,
 }
 
 

@@ -44,7 +44,7 @@ DEFAULT_STREAM_TTL_S = 300.0
 class Change:
     """A note for observers (UI, waiting tests) that something visible changed."""
 
-    kind: str  # message | deleted | ephemeral | ephemeral_removed | status | reset
+    kind: str  # message | deleted | ephemeral | ephemeral_removed | status | home | reset
     channel_id: str = ""
     ts: str = ""
     thread_ts: str | None = None
@@ -180,6 +180,10 @@ class Emulator:
         self._changed(Change("ephemeral_removed", eph.channel_id, eph.ts, eph.thread_ts,
                              eph.user_id))
 
+    def home_published(self, user_id: str) -> None:
+        """views.publish stored a new Home view for `user_id`."""
+        self._changed(Change("home", self.ws.dm_with(user_id).id, user_id=user_id))
+
     def status_changed(self, channel_id: str, thread_ts: str) -> None:
         self._changed(Change("status", channel_id, thread_ts, thread_ts))
 
@@ -301,6 +305,20 @@ class Emulator:
         if msg is None or msg.user != user.id:
             raise SandboxError(f"{user.name} has no message {ts} in {conv.id}")
         self.delete_message(conv, msg)
+
+    async def open_app_home(self, user_ref: str, tab: str = "home") -> dict[str, Any] | None:
+        """A person opens the app's Home tab (or Messages tab); `app_home_opened` follows.
+        Returns the Home view published for them so far (None: none yet)."""
+        user = self._user(user_ref)
+        if user.is_bot:
+            raise SandboxError(f"{user.name} is a bot; only people open App Home")
+        if tab == "home" and not self.app.home_tab_enabled:
+            raise SandboxError("the Home tab is not enabled in the app manifest")
+        conv = self.ws.dm_with(user.id)
+        event = events.app_home_opened_event(self.ws, self.app, user.id, conv.id, tab)
+        if event is not None:
+            self._publish([event])
+        return self.ws.home_views.get(user.id)
 
     async def stop_stream_by_user(self, channel_ref: str, ts: str) -> None:
         """The user pressed Stop on a streaming reply: further appends get `stopped_by_user`."""

@@ -111,6 +111,21 @@ def message_deleted_event(ws: Workspace, conv: Conversation,
     }
 
 
+def app_home_opened_event(ws: Workspace, app: AppConfig, user_id: str, channel_id: str,
+                          tab: str) -> dict[str, Any] | None:
+    """What Slack sends when a person opens the app's Home (or Messages) tab; None when the
+    app does not subscribe. `view` is there once a Home view has been published for them."""
+    if "app_home_opened" not in app.bot_events:
+        return None
+    event: dict[str, Any] = {"type": "app_home_opened", "user": user_id, "channel": channel_id,
+                             "tab": tab, "event_ts": ws.ts_source.next()}
+    view = ws.home_views.get(user_id)
+    if view is not None and tab == "home":
+        shape = specs.recorded_event("AppHomeOpenedPayload")["event"]["view"]
+        event["view"] = specs.project(view, shape)
+    return event
+
+
 def _add_author_and_thread(ws: Workspace, conv: Conversation, msg: Message,
                            event: dict[str, Any], with_parent: bool = True) -> None:
     author = ws.users.get(msg.user)

@@ -44,6 +44,10 @@ def trigger_id() -> str:
     return f"{secrets.randbelow(10**13)}.{secrets.randbelow(10**12)}.{secrets.token_hex(16)}"
 
 
+def view_id() -> str:
+    return "V" + "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(10))
+
+
 def block_id() -> str:
     return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(5))
 

@@ -42,6 +42,7 @@ class AppConfig:
     slash_commands: dict[str, SlashCommand] = field(default_factory=dict)
     socket_mode_enabled: bool = True
     interactivity_enabled: bool = False
+    home_tab_enabled: bool = False
     event_request_url: str | None = None
     interactivity_request_url: str | None = None
 
@@ -66,6 +67,7 @@ class AppConfig:
             slash_commands=commands,
             socket_mode_enabled=False,
             interactivity_enabled=self.interactivity_enabled,
+            home_tab_enabled=self.home_tab_enabled,
             event_request_url=url,
             interactivity_request_url=url,
         )
@@ -105,6 +107,7 @@ def app_config_from_manifest(manifest: dict[str, Any]) -> AppConfig:
         slash_commands=commands,
         socket_mode_enabled=bool(settings.get("socket_mode_enabled", False)),
         interactivity_enabled=bool(interactivity.get("is_enabled", False)),
+        home_tab_enabled=bool(features.get("app_home", {}).get("home_tab_enabled", False)),
         event_request_url=subscriptions.get("request_url"),
         interactivity_request_url=interactivity.get("request_url"),
     )

@@ -200,6 +200,16 @@ class Sandbox:
     def delete(self, user: str, channel: str, ts: str) -> None:
         self._run(self.emulator.human_delete(user, channel, ts))
 
+    def open_home(self, user: str, tab: str = "home") -> dict[str, Any] | None:
+        """`user` opens the app's Home tab: `app_home_opened` is sent. Returns the view
+        published for them before this (None: none yet); see home_view() for what follows."""
+        return self._run(self.emulator.open_app_home(user, tab))
+
+    def home_view(self, user: str) -> dict[str, Any] | None:
+        """The Home view last published for `user` (views.publish), or None."""
+        return self._on_loop(lambda: self.emulator.ws.home_views.get(
+            self.emulator._user(user).id))
+
     def stop_stream(self, channel: str, ts: str) -> None:
         """The user presses Stop on a streaming reply."""
         self._run(self.emulator.stop_stream_by_user(channel, ts))
@@ -344,6 +354,15 @@ class Sandbox:
         `inject(m, status=500)`, `inject(m, delay=2.0)`, `inject(m, drop_connection=True)`."""
         self.emulator.faults.inject(method, status=status, error=error, retry_after=retry_after,
                                     delay=delay, drop_connection=drop_connection, times=times)
+
+    def redeliver(self, event_id: str) -> None:
+        """Deliver an event again, as Slack does when it never saw the ack (after a restart)."""
+        def send() -> None:
+            payload = next(d.payload for d in self.emulator.dispatcher.deliveries
+                           if d.event_id == event_id)
+            self.emulator.dispatcher.send_event(payload)
+
+        self._on_loop(send)
 
     def disconnect(self, reason: str = "refresh_requested") -> int:
         """Send Socket Mode `disconnect` with this reason to every open connection."""

@@ -15,7 +15,8 @@ METHOD_DOCS_DIR = SPECS_DIR / "slack_kit-method-docs"
 RECORDED_DIR = SPECS_DIR / "java-slack-sdk-json-logs"
 
 # Values we echo from the caller (or generate as rich text) and so do not compare key by key.
-OPAQUE_KEYS = frozenset({"blocks", "attachments", "event_payload", "files", "chunks"})
+# A view's `state` holds the values of the caller's own inputs, keyed by their block ids.
+OPAQUE_KEYS = frozenset({"blocks", "attachments", "event_payload", "files", "chunks", "state"})
 
 CHANNEL_SCOPE_PREFIX = {"channel": "channels", "group": "groups", "im": "im", "mpim": "mpim"}
 

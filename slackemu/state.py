@@ -164,6 +164,7 @@ class Workspace:
         self.ephemerals: list[Ephemeral] = []
         self.response_urls: dict[str, ResponseUrl] = {}
         self.assistant_threads: dict[tuple[str, str], AssistantThread] = {}
+        self.home_views: dict[str, dict[str, Any]] = {}  # user id -> the published Home view
 
     # --- lookups ---------------------------------------------------------------------------
     def user(self, ref: str) -> User:

@@ -98,6 +98,15 @@ def ephemeral_html(emu: Emulator, eph: Ephemeral) -> Markup:
     return Markup(_templates.get_template("message.html.jinja").render(m=view))
 
 
+def home_html(emu: Emulator, user_id: str) -> Markup:
+    """The app's Home tab for this person: the view last published for them (views.publish)."""
+    view = emu.ws.home_views.get(user_id)
+    if view is None:
+        return Markup('<div class="empty">This app has not published a Home view for you '
+                      "yet.</div>")
+    return render_body("", view.get("blocks") or [], False, emu.ws)
+
+
 def _avatar(user: User | None) -> dict[str, str]:
     return {"initials": _initials(user), "color": user.color if user else "888888"}
 
@@ -155,6 +164,8 @@ async def index(request: web.Request) -> web.Response:
     conv = _current_conversation(emu, viewer, request.query.get("channel"))
     channels = [c for c in ws.conversations.values() if c.kind != "im" and viewer.id in c.members]
     dm = ws.dm_with(viewer.id) if not viewer.is_bot else None
+    home = (conv.kind == "im" and emu.app.home_tab_enabled
+            and request.query.get("tab") == "home")
     people = [u for u in ws.users.values() if u.id != ws.bot_user.id]
     mention_targets = [{"id": u.id, "name": u.display_name or u.name, "real_name": u.real_name,
                         "is_app": u.is_bot} for u in
@@ -162,12 +173,13 @@ async def index(request: web.Request) -> web.Response:
     page = _templates.get_template("index.html.jinja").render(
         team=ws.team, bot=ws.bot_user, app=emu.app, viewer=viewer, conv=conv,
         channels=channels, dm=dm, people=people, items=_channel_items(emu, conv, viewer.id),
+        home=home, home_html=home_html(emu, viewer.id) if home else "",
         connections=len(emu.sockets.open_connections()),
         config_json=Markup(json.dumps({
             "channel": conv.id, "channelName": conv.name if conv.kind != "im" else "",
             "as": viewer.id, "botUserId": ws.bot_user.id,
             "commands": sorted(emu.app.slash_commands), "mentionTargets": mention_targets,
-            "openThread": request.query.get("thread", ""),
+            "openThread": request.query.get("thread", ""), "home": home,
         }).replace("</", "<\\/")),
         socket_mode=emu.app.socket_mode_enabled, api_url=emu.base_url + "/api/",
         tokens=emu.creds,
@@ -247,6 +259,11 @@ def change_payload(emu: Emulator, change: Change, viewer_id: str) -> dict[str, A
     conv = emu.ws.conversations.get(change.channel_id)
     if change.kind in ("reset", "connection"):
         data["connections"] = len(emu.sockets.open_connections())
+        return data
+    if change.kind == "home":
+        if change.user_id != viewer_id:
+            return None
+        data["html"] = str(home_html(emu, viewer_id))
         return data
     if conv is None:
         return None

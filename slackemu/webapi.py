@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 
 # Arguments that arrive as JSON strings inside form bodies.
 JSON_ARGS = frozenset({"blocks", "attachments", "metadata", "chunks", "prompts",
-                       "loading_messages", "unfurled_attachments"})
+                       "loading_messages", "unfurled_attachments", "view"})
 CONTENT_TYPE = "application/json; charset=utf-8"
 
 

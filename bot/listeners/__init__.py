@@ -15,16 +15,25 @@ from bot.blocks import FEEDBACK_ACTION, HANDOFF_ACTION, SHARE_ACTION, STOP_ACTIO
 from bot.listeners.actions import handle_feedback, handle_handoff, handle_share, handle_stop
 from bot.listeners.commands import handle_ask_command
 from bot.listeners.events import ack_other_event, handle_message_event
+from bot.listeners.home import handle_app_home_opened
 from bot.services import BotServices
 
-# Manifest `bot_events`: mentions, thread follow-ups in public and private channels, DMs.
-SUBSCRIBED_EVENTS = ("app_mention", "message.channels", "message.groups", "message.im")
+# Manifest `bot_events`: mentions, thread follow-ups in public and private channels, DMs,
+# and App Home (the usage view).
+SUBSCRIBED_EVENTS = (
+    "app_home_opened",
+    "app_mention",
+    "message.channels",
+    "message.groups",
+    "message.im",
+)
 ACTIONS = (STOP_ACTION, FEEDBACK_ACTION, HANDOFF_ACTION, SHARE_ACTION)
 
 
 def register_listeners(app: App, bot: BotServices) -> None:
     app.event("app_mention")(partial(handle_message_event, bot=bot))
     app.event("message")(partial(handle_message_event, bot=bot))  # every subtype, so all ack
+    app.event("app_home_opened")(partial(handle_app_home_opened, bot=bot))
     app.event(re.compile(".*"))(ack_other_event)
     app.command(bot.settings.slash_command)(partial(handle_ask_command, bot=bot))
     app.action(STOP_ACTION)(partial(handle_stop, bot=bot))

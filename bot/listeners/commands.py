@@ -12,22 +12,24 @@ from typing import Any
 
 from slack_bolt import Ack
 from slack_sdk.errors import SlackApiError
-from slack_sdk.webhook import WebhookClient
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot import errors
+from bot.admission import admit
 from bot.blocks import question_metadata
 from bot.formatting import sanitize
 from bot.jobs import AnswerJob
 from bot.pipeline import answer_question
-from bot.routing import is_allowed
 from bot.services import BotServices
-from bot.slack_client import retry_handlers
 from bot.types import Question
+from bot.usage_report import usage_reply_for
 
 logger = logging.getLogger(__name__)
 
 HELP_WORDS = frozenset({"", "help", "?", "-h", "--help"})
 THINKING_ACK = ":hourglass_flowing_sand: Thinking about your question…"
+ACK_WAIT_S = 3.0  # Slack waits this long for an ack
+USAGE_WORD = "usage"
 
 
 def handle_ask_command(ack: Ack, command: dict[str, Any], *, bot: BotServices) -> None:
@@ -35,6 +37,9 @@ def handle_ask_command(ack: Ack, command: dict[str, Any], *, bot: BotServices) -
     text = str(command.get("text") or "").strip()
     if text.lower() in HELP_WORDS:
         ack(text=errors.USAGE.format(command=settings.slash_command))
+        return
+    if text.lower() == USAGE_WORD:  # cost branch: `/ask usage`, private to the asker
+        ack(text=usage_reply(bot, str(command["user_id"])))
         return
     channel_id = str(command["channel_id"])
     question = Question(
@@ -46,33 +51,37 @@ def handle_ask_command(ack: Ack, command: dict[str, Any], *, bot: BotServices) -
         text=text,
         is_dm=channel_id.startswith("D"),
     )
-    if not is_allowed(
-        question, allowed_channels=settings.allowed_channels, allowed_users=settings.allowed_users
-    ):
-        ack(text=errors.NOT_ALLOWED)
-        return
-    if len(text) > settings.max_question_chars:
-        ack(text=errors.too_long(len(text), settings.max_question_chars))
-        return
     ephemeral = settings.slash_ephemeral
-    if ephemeral:
-        ack(text=THINKING_ACK)
-    else:
-        ack()
     job = AnswerJob(
         question,
         response_url=str(command.get("response_url") or ""),
         ephemeral=ephemeral,
         ack_shown=ephemeral,
     )
-    if not bot.pool.try_start(job, partial(run_command_job, bot=bot)):
-        logger.warning("answer pool full: busy reply to %s", question.user_id)
-        _respond_privately(job, errors.BUSY, replace_original=ephemeral)
+    refusal = admit(job, bot, partial(run_command_job, bot=bot))
+    if refusal is not None:
+        ack(text=refusal.text) if refusal.text else ack()
+        return
+    if ephemeral:
+        ack(text=THINKING_ACK)
+    else:
+        ack()
+    job.acked.set()
+
+
+def usage_reply(bot: BotServices, user_id: str) -> str:
+    try:
+        return usage_reply_for(bot.meter.log, bot.settings, bot.budgets, user_id=user_id)
+    except Exception:
+        logger.exception("could not read usage for %s", user_id)
+        return errors.GENERIC
 
 
 def run_command_job(job: AnswerJob, bot: BotServices) -> None:
-    """In a channel: post the question for everyone, then answer in its thread."""
-    if not job.ephemeral:
+    """In a channel: post the question for everyone (once, also when resumed), then answer in
+    its thread."""
+    job.acked.wait(ACK_WAIT_S)  # the ack's private "Thinking…" comes before the answer
+    if not job.ephemeral and not job.question.ts:
         question = job.question
         name = bot.reader.users.name(question.user_id)
         try:
@@ -91,17 +100,21 @@ def run_command_job(job: AnswerJob, bot: BotServices) -> None:
                 err.response.get("error"),
             )
             job.ephemeral = True
+            _record_payload(job, bot)
         else:
             ts = str(posted["ts"])
             job.question = replace(question, ts=ts, thread_ts=ts)
             job.prefetched = [{"user": question.user_id, "text": question.text, "ts": ts}]
+            _record_payload(job, bot, ts)
     answer_question(job, bot)
 
 
-def _respond_privately(job: AnswerJob, text: str, *, replace_original: bool) -> None:
-    if not job.response_url:
-        return
-    webhook = WebhookClient(job.response_url, retry_handlers=retry_handlers())
-    webhook.send(
-        text=text, response_type="ephemeral", replace_original=True if replace_original else None
-    )
+def _record_payload(job: AnswerJob, bot: BotServices, ts: str | None = None) -> None:
+    """What a resumed job needs: the posted question's ts, or that it goes privately."""
+    try:
+        if ts is None:
+            bot.jobs.set_payload(job.id, job.to_payload())
+        else:
+            bot.jobs.set_question(job.id, ts, job.to_payload())
+    except SQLAlchemyError:
+        logger.exception("could not record the question of job %s", job.id)

@@ -1,8 +1,9 @@
 """Event listeners: `app_mention` and `message` (channels, private channels, DMs).
 
-They run on Bolt's listener threads after the ack has gone out, decide quickly whether the
-message deserves an answer (routing, exactly-once claim, allowlists, thread membership for
-follow-ups) and hand accepted questions to the generation pool. They never generate.
+They run on Bolt's listener threads after the ack has gone out and stay quick: routing, then
+admission (the exactly-once claim in the store, allowlists, limits, a pool slot), then the
+refusal if there is one. No Slack reads here (a follow-up's thread is read by its job) and
+never generation.
 """
 
 from __future__ import annotations
@@ -13,13 +14,11 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot import errors
-from bot.conversation import clean_text
+from bot.admission import Refusal, admit
 from bot.jobs import AnswerJob
 from bot.pipeline import answer_question, post_notice
-from bot.routing import bot_is_in_thread, is_allowed, route_event
+from bot.routing import route_event
 from bot.services import BotServices
-from bot.types import Question
 
 logger = logging.getLogger(__name__)
 
@@ -37,56 +36,35 @@ def handle_message_event(event: dict[str, Any], body: dict[str, Any], *, bot: Bo
     if question is None:
         logger.debug("ignored %s event: %s", event.get("type"), route.reason)
         return
-    event_key = ("event", question.event_id) if question.event_id else None
-    if not bot.seen.claim(event_key, (question.channel_id, question.ts)):
-        logger.debug("already handled %s/%s", question.channel_id, question.ts)
+    new_thread = question.reply_thread_ts == question.ts
+    job = AnswerJob(
+        question,
+        prefetched=[dict(event)] if new_thread else None,  # the message is the conversation
+        needs_thread_check=route.needs_thread_check,
+    )
+    refusal = admit(job, bot, partial(answer_question, bot=bot))
+    if refusal is not None:
+        tell(job, bot, refusal)
+
+
+def tell(job: AnswerJob, bot: BotServices, refusal: Refusal) -> None:
+    """Deliver a refusal: privately (not allowed), in the thread (busy, too long), or not."""
+    if refusal.silent:
         return
-    settings = bot.settings
-    if not is_allowed(
-        question, allowed_channels=settings.allowed_channels, allowed_users=settings.allowed_users
-    ):
-        if question.kind != "followup":
-            _tell_privately(bot, question, errors.NOT_ALLOWED)
+    if not refusal.private:
+        post_notice(job, bot, refusal.text, refusal.kind)
         return
-    prefetched: list[dict[str, Any]] | None = None
-    if question.reply_thread_ts == question.ts:
-        prefetched = [dict(event)]  # a new thread: the message itself is the conversation
-    elif route.needs_thread_check:
-        assert question.thread_ts is not None
-        prefetched = bot.reader.thread(question.channel_id, question.thread_ts)
-        if not bot_is_in_thread(prefetched, bot.identity):
-            return
-    job = AnswerJob(question, prefetched=prefetched)
-    length = len(clean_text(question.text, bot_user_id=bot.identity.user_id, names={}))
-    if length > settings.max_question_chars:
-        post_notice(job, bot, errors.too_long(length, settings.max_question_chars), "too_long")
-        return
-    start_answer(job, bot)
-
-
-def start_answer(job: AnswerJob, bot: BotServices) -> None:
-    """Hand the job to the generation pool, or say "busy" when every slot is taken."""
-    if not bot.pool.try_start(job, partial(answer_question, bot=bot)):
-        logger.warning(
-            "answer pool full (%d): busy reply to %s/%s",
-            bot.pool.capacity,
-            job.question.channel_id,
-            job.question.ts,
-        )
-        post_notice(job, bot, errors.BUSY, "busy")
-
-
-def ack_other_event() -> None:
-    """Any other subscribed event: acknowledged so Slack does not retry it."""
-
-
-def _tell_privately(bot: BotServices, question: Question, text: str) -> None:
+    question = job.question
     try:
         bot.client.chat_postEphemeral(
             channel=question.channel_id,
             user=question.user_id,
-            text=text,
+            text=refusal.text,
             thread_ts=question.thread_ts,
         )
     except SlackApiError as err:
         logger.info("could not post an ephemeral notice: %s", err.response.get("error"))
+
+
+def ack_other_event() -> None:
+    """Any other subscribed event: acknowledged so Slack does not retry it."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from slackemu.methods import chat, conversations, misc, streams
+from slackemu.methods import chat, conversations, misc, streams, views
 from slackemu.webapi import MethodSpec
 
 BOT = frozenset({"bot"})
@@ -31,4 +31,5 @@ METHODS: dict[str, MethodSpec] = {
     "conversations.history": MethodSpec(conversations.history, BOT),
     "conversations.info": MethodSpec(conversations.info, BOT),
     "conversations.open": MethodSpec(conversations.open_conversation, BOT),
+    "views.publish": MethodSpec(views.publish, BOT),
 }

@@ -74,6 +74,8 @@ function connectEvents() {
   let connectedOnce = false;
   source.onopen = () => {
     if (connectedOnce) resync();
+    // Opening Home sends app_home_opened once we listen, so the published view shows up.
+    else if (config.home) api("open_home", { user: config.as, tab: "home" });
     connectedOnce = true;
   };
   source.onmessage = (e) => handleChange(JSON.parse(e.data));
@@ -83,6 +85,10 @@ function handleChange(c) {
   if (c.kind === "reset") return location.reload();
   if (c.kind === "connection") return showConnection(c.connections);
   if (c.channel !== config.channel) return;
+  if (c.kind === "home") {
+    if (config.home) $("home").innerHTML = c.html;
+    return;
+  }
   const inOpenThread = openThreadTs && (c.thread_ts === openThreadTs || c.ts === openThreadTs);
   if (c.kind === "status") {
     if (c.ts === openThreadTs) $("thread-status").textContent = c.text;
@@ -300,4 +306,4 @@ localizeTimes(document);
 messagesEl.scrollTop = messagesEl.scrollHeight;
 connectEvents();
 if (config.openThread) openThread(config.openThread);
-$("composer-text").focus();
+if (!config.home) $("composer-text").focus();

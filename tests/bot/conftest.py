@@ -84,13 +84,15 @@ def bot_settings(sb: Sandbox, **overrides: Any) -> Settings:
 
 
 @pytest.fixture
-def run_bot() -> Iterator[Callable[..., RunningBot]]:
-    """start(sandbox, engine, mode="socket", answerer=None, **settings) -> a running bot."""
+def run_bot(tmp_path: Path) -> Iterator[Callable[..., RunningBot]]:
+    """start(sandbox, engine, mode="socket", answerer=None, **settings) -> a running bot
+    (its store: SQLite in tmp_path unless DATABASE_URL/data_dir are given)."""
     running: list[RunningBot] = []
 
     def start(
         sb: Sandbox, engine: Engine, *, mode: str = "socket", answerer: Any = None, **overrides: Any
     ) -> RunningBot:
+        overrides.setdefault("data_dir", tmp_path / "data")
         if isinstance(engine.runner, ScriptedRunner):
             overrides.setdefault("max_new_tokens", 20_000)
         bot = start_bot(bot_settings(sb, **overrides), engine, mode=mode, answerer=answerer)

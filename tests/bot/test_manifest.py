@@ -66,7 +66,11 @@ def test_scopes_are_exactly_those_the_code_needs() -> None:
         *STREAM_METHODS,
     } <= methods
     assert methods <= specs.documented_methods()
-    needed: set[str] = {contract.EVENT_SCOPES[e] for e in SUBSCRIBED_EVENTS} | {"commands"}
+    # app_home_opened needs no scope (it is in no EVENT_SCOPES entry); every other event does.
+    assert set(SUBSCRIBED_EVENTS) - set(contract.EVENT_SCOPES) == {"app_home_opened"}
+    needed: set[str] = {
+        contract.EVENT_SCOPES[e] for e in SUBSCRIBED_EVENTS if e in contract.EVENT_SCOPES
+    } | {"commands"}
     for method in methods:
         for kind in CONVERSATION_KINDS:
             acceptable = specs.bot_scopes(method, kind)
@@ -80,6 +84,7 @@ def test_buttons_need_interactivity_and_socket_mode_is_the_default() -> None:
     assert settings["interactivity"]["is_enabled"] is True
     assert settings["socket_mode_enabled"] is True
     assert manifest()["features"]["app_home"]["messages_tab_enabled"] is True  # DMs
+    assert manifest()["features"]["app_home"]["home_tab_enabled"] is True  # the usage view
 
 
 def test_env_example_documents_every_setting() -> None:

@@ -1,12 +1,9 @@
-"""Which events deserve an answer, exactly once."""
+"""Which events deserve an answer (exactly-once claims: tests/store and test_durability)."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
-from bot.dedupe import SeenKeys
 from bot.pacing import ChannelPacer
 from bot.routing import is_allowed, route_event
 from bot.types import BotIdentity
@@ -79,31 +76,6 @@ def test_allowlists() -> None:
     assert not is_allowed(question, allowed_channels=["C2"], allowed_users=[])
     assert is_allowed(dm, allowed_channels=["C2"], allowed_users=[])  # DMs: users decide
     assert not is_allowed(dm, allowed_channels=[], allowed_users=["UGRACE"])
-
-
-def test_seen_keys_admit_each_message_once_across_event_types_and_retries() -> None:
-    now = [0.0]
-    seen = SeenKeys(ttl_s=10, clock=lambda: now[0])
-    assert seen.claim(("event", "Ev1"), ("C1", "1.000001"))
-    assert not seen.claim(("event", "Ev1"), ("C1", "1.000001"))  # a retry
-    assert not seen.claim(("event", "Ev2"), ("C1", "1.000001"))  # the other event type
-    assert ("event", "Ev2") in seen
-    now[0] = 11
-    assert seen.claim(("event", "Ev1"))  # long expired
-
-
-def test_seen_keys_are_atomic_under_threads() -> None:
-    seen = SeenKeys()
-    wins: list[bool] = []
-    threads = [
-        threading.Thread(target=lambda: wins.append(seen.claim(("C1", "1.000001"))))
-        for _ in range(20)
-    ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert wins.count(True) == 1
 
 
 def test_pacer_allows_a_short_burst_then_one_message_a_second() -> None:

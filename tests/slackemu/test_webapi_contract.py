@@ -47,6 +47,8 @@ def _tour(sb: Sandbox) -> None:
     client.conversations_replies(channel=support, ts=parent, include_all_metadata=True)
     client.conversations_history(channel=support, limit=1)
     client.chat_delete(channel=support, ts=posted["ts"])
+    client.views_publish(user_id=ada, view={"type": "home", "blocks": [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "*Hello*"}}]})
     web_client(sb, sb.app_token).apps_connections_open(app_token=sb.app_token)
 
 

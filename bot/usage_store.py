@@ -1,0 +1,107 @@
+"""Usage in the store: one row per answer (`answer_usage`: who asked where, the route and
+model, tokens, timings and the answer's share of engine time) and one row per bot process
+(`engine_sessions`: its engine's busy and up seconds, so utilisation is known). The tables
+are described in store/schema.py (migration 0003_usage); the queries live here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+from sqlalchemy import func, insert, select
+
+from store import Store
+from store.schema import answer_usage, engine_sessions
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRecord:
+    """One answer's row in `answer_usage`."""
+
+    at: float
+    user_id: str
+    channel_id: str
+    surface: str
+    route: str
+    model: str
+    outcome: str
+    prompt_tokens: int = 0
+    output_tokens: int = 0
+    queue_wait_s: float = 0.0
+    ttft_s: float | None = None
+    engine_total_s: float = 0.0
+    answer_s: float = 0.0
+    engine_s: float = 0.0
+    team_id: str = ""
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.output_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSession:
+    """One bot process's engine: when it ran, and how much of that time it was busy."""
+
+    id: str
+    model: str
+    started_at: float
+    seen_at: float
+    busy_s: float
+    uptime_s: float
+
+
+RECORD_FIELDS = tuple(f.name for f in fields(UsageRecord))
+
+
+class UsageLog:
+    """Reads and writes the usage tables of one Store (thread-safe, as the Store is)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def record(self, record: UsageRecord) -> None:
+        with self.store.begin() as conn:
+            conn.execute(insert(answer_usage).values(**asdict(record)))
+
+    def engine_seen(self, session: EngineSession) -> None:
+        """Insert or refresh this process's engine row."""
+        with self.store.begin() as conn:
+            self.store.upsert(conn, engine_sessions, asdict(session), keys=["id"])
+
+    def answers(
+        self, since: float, until: float | None = None, *, user_id: str | None = None
+    ) -> list[UsageRecord]:
+        """Answers that ended in [since, until), oldest first."""
+        query = select(*(answer_usage.c[name] for name in RECORD_FIELDS)).where(
+            answer_usage.c.at >= since
+        )
+        if until is not None:
+            query = query.where(answer_usage.c.at < until)
+        if user_id is not None:
+            query = query.where(answer_usage.c.user_id == user_id)
+        with self.store.engine.connect() as conn:
+            rows = conn.execute(query.order_by(answer_usage.c.at, answer_usage.c.id)).all()
+        return [UsageRecord(**row._asdict()) for row in rows]
+
+    def sessions(self, since: float) -> list[EngineSession]:
+        """Engine sessions still running at or after `since`."""
+        query = select(engine_sessions).where(engine_sessions.c.seen_at >= since)
+        with self.store.engine.connect() as conn:
+            return [EngineSession(**row._asdict()) for row in conn.execute(query).all()]
+
+    def totals_since(
+        self, since: float, *, user_id: str | None = None, channel_id: str | None = None
+    ) -> tuple[int, int]:
+        """(answers, tokens) since `since` for one user or one channel (budgets)."""
+        tokens = answer_usage.c.prompt_tokens + answer_usage.c.output_tokens
+        query = select(func.count(answer_usage.c.id), func.coalesce(func.sum(tokens), 0)).where(
+            answer_usage.c.at >= since
+        )
+        if user_id is not None:
+            query = query.where(answer_usage.c.user_id == user_id)
+        if channel_id is not None:
+            query = query.where(answer_usage.c.channel_id == channel_id)
+        with self.store.engine.connect() as conn:
+            answers, total = conn.execute(query).one()
+        return int(answers), int(total)
