@@ -71,16 +71,17 @@ def claim(job: AnswerJob, bot: BotServices) -> bool:
     store that cannot be written is logged and the question answered anyway (not durably)."""
     question = job.question
     try:
-        return bot.jobs.claim(
-            job.id,
-            channel=question.channel_id,
-            ts=question.ts or None,
-            thread_ts=question.thread_ts,
-            user_id=question.user_id,
-            kind=question.kind,
-            payload=job.to_payload(),
-            event_id=question.event_id,
-        )
+        with bot.claim_gate:
+            return bot.jobs.claim(
+                job.id,
+                channel=question.channel_id,
+                ts=question.ts or None,
+                thread_ts=question.thread_ts,
+                user_id=question.user_id,
+                kind=question.kind,
+                payload=job.to_payload(),
+                event_id=question.event_id,
+            )
     except SQLAlchemyError:
         logger.exception(
             "could not record %s/%s: answering it anyway", question.channel_id, question.ts

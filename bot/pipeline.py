@@ -37,13 +37,13 @@ def answer_question(job: AnswerJob, bot: BotServices) -> None:
     """Answer `job.question` in Slack; returns when the answer is written (or refused)."""
     question = job.question
     progress = Progress(job, bot)
-    progress.mark(JobState.ANSWERING)
     reply = open_reply(job, bot)
     started = time.monotonic()
     completion: Completion | None = None
     outcome, state = "error", JobState.FAILED
     try:
         with bot.start_gate:  # steps 1-3 are CPU work: a few answers at a time
+            progress.mark(JobState.ANSWERING)
             if not is_for_us(job, bot):
                 outcome, state = "not in thread", JobState.IGNORED
                 return

@@ -91,6 +91,8 @@ class ThreadReply:
         self.client = client
         self.target = target
         self.pacer = pacer
+        # Which writer grows the answer: Slack's native stream, or chat.update edits. It only
+        # ever falls back, native → update, in one place (`_fall_back`), never the other way.
         self.native = prefer_native and target.thread_ts is not None
         self.use_status = use_status and target.thread_ts is not None
         self.update_interval_s = update_interval_s
@@ -126,7 +128,7 @@ class ThreadReply:
                 self.client.chat_delete(channel=channel, ts=ts)
             except SlackApiError as err:
                 logger.info("could not delete part %s of a resumed answer: %s", ts, _code(err))
-        self.native = False
+        self._fall_back()
         self.use_status = False
         self._parts[0].ts = reply_ts[0]
         self._write_update(self._parts[0], PLACEHOLDER)
@@ -164,7 +166,7 @@ class ThreadReply:
             except SlackApiError as err:
                 logger.info("no assistant status here (%s): using a placeholder", _code(err))
                 self.use_status = False
-        self.native = False  # the placeholder message itself becomes the answer
+        self._fall_back()  # the placeholder message itself becomes the answer
         text = f"_{queued(queue_position).capitalize()}_" if queue_position else PLACEHOLDER
         self._write_update(self._parts[0], text)
 
@@ -179,7 +181,7 @@ class ThreadReply:
         Drafts go through chat.update, never a native stream: a stream can only grow."""
         if self.stopped_by_user or self.raw_text:
             return
-        self.native = False
+        self._fall_back()
         part, now = self._parts[0], self.clock()
         shown = sanitize(text).strip()
         if not shown or shown == self._draft or now - part.last_write < self.update_interval_s:
@@ -338,7 +340,7 @@ class ThreadReply:
                 return
             logger.warning("chat.stopStream failed (%s): finishing with chat.update", _code(err))
             part.stream = None
-            self.native = False
+            self._fall_back()
             self._write_update(part, text, streaming=False, footer=blocks)
 
     def _stream_failed(self, part: _Part, text: str, err: SlackApiError) -> None:
@@ -346,7 +348,7 @@ class ThreadReply:
         assert part.stream is not None
         part.ts = part.ts or part.stream.ts
         part.stream = None
-        self.native = False
+        self._fall_back()
         if code == "stopped_by_user":
             self._user_stopped(part)
             return
@@ -357,13 +359,18 @@ class ThreadReply:
         """Stop a stream before Slack expires it; the same message goes on by chat.update."""
         metadata = answer_metadata(self.target.source_ts, part.index, streaming=True)
         self._stop_native(part, text, None, metadata)
-        self.native = False
+        self._fall_back()
 
     def _user_stopped(self, part: _Part) -> None:
         logger.info("the user stopped the stream %s", part.ts)
         self.stopped_by_user = True
         if self.on_user_stop is not None:
             self.on_user_stop()
+
+    def _fall_back(self) -> None:
+        """From now on this answer is written by chat.update (a placeholder or draft is already
+        on screen, Slack refused or expired the stream, or a resumed answer is rewritten)."""
+        self.native = False
 
     # --- chat.update ----------------------------------------------------------------------
     def _write_update(

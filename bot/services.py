@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 ANSWERS_STARTING_AT_ONCE = 2
+CLAIMS_AT_ONCE = 2
 
 
 class DurableHandoffs:
@@ -78,6 +79,12 @@ class BotServices:
     # once, with the Socket Mode acks for the GIL.
     start_gate: threading.Semaphore = field(
         default_factory=lambda: threading.Semaphore(ANSWERS_STARTING_AT_ONCE)
+    )
+
+    # Claims are database round trips: in a burst, a couple at a time keeps the other listener
+    # threads asleep instead of fighting the Socket Mode acks for the GIL.
+    claim_gate: threading.Semaphore = field(
+        default_factory=lambda: threading.Semaphore(CLAIMS_AT_ONCE)
     )
 
     def __post_init__(self) -> None:

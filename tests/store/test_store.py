@@ -173,3 +173,16 @@ def test_bad_database_urls_say_what_is_wrong(tmp_path: Path) -> None:
         StoreError, match=r"cannot open the store at postgresql\+psycopg://u:\*\*\*"
     ):
         Store.open("postgresql+psycopg://u:secret@127.0.0.1:9/db?connect_timeout=2")
+
+
+def test_settings_choose_the_store(tmp_path: Path) -> None:
+    from deskhand.settings import Settings
+
+    plain = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
+    assert plain.store_url == f"sqlite:///{tmp_path}/deskhand.sqlite"
+    assert plain.feedback_url == plain.store_url  # feedback lives in the store
+    shared = Settings(_env_file=None, database_url="postgresql://u:pw@db/deskhand")  # type: ignore[call-arg]
+    assert shared.store_url == "postgresql+psycopg://u:pw@db/deskhand"
+    assert "pw" not in repr(shared)  # a secret, never printed
+    own = Settings(_env_file=None, kb_feedback_db=tmp_path / "f.sqlite")  # type: ignore[call-arg]
+    assert own.feedback_url == f"sqlite:///{tmp_path}/f.sqlite"
