@@ -177,7 +177,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         resolve_source,
         use_threads,
     )
-    from engine.model.reference import clone_as, generate_one, random_llama
+    from engine.testing.reference import clone_as, generate_one, random_llama
 
     settings = load_settings()
     device = choose_device(settings.device)
@@ -268,14 +268,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             report[f"c{level}{suffix}_ttft_p95_s"] = round(result["ttft_p95_s"], 3)
 
     if "llama-cpp" in args.peer:
-        from engine.model.peers import llama_cpp_tok_s
+        from engine.testing.peers import llama_cpp_tok_s
 
         peer = llama_cpp_tok_s(source.location, conversations, n, threads)
         report["peer"] = "llama-cpp-python, one request at a time"
         report["peer_tok_s"] = round(peer, 1)
         report["vs_peer"] = round(default["tok_s"] / peer, 2)
     if "hf-cb" in args.peer:
-        from engine.model.peers import hf_continuous_batching_tok_s
+        from engine.testing.peers import hf_continuous_batching_tok_s
 
         try:
             hf_cb = hf_continuous_batching_tok_s(default_model, prompts, n)

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from engine import FinishReason, SamplingParams
-from engine.model.reference import generate_one
 from engine.testing import make_tiny_engine
+from engine.testing.reference import generate_one
 
 pytestmark = [
     pytest.mark.gpu,

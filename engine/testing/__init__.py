@@ -1,4 +1,8 @@
-"""A tiny randomly initialised model with a byte-level tokenizer, for fast tests.
+"""Test and benchmark helpers: tiny engines, the `generate` oracle, peers to compare against.
+
+Not used when serving. Like engine/model, this package may import torch.
+
+`make_tiny_engine`: a tiny randomly initialised model with a byte-level tokenizer, for fast tests.
 
 Real code path (transformers' Llama, the slot cache, the engine), no download: the model
 is built from a config in code and its tokenizer maps every byte to one token, so UTF-8
@@ -10,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.engine import Engine, EngineConfig
-from engine.model.tiny import make_byte_tokenizer, make_tiny_model
+from engine.testing.tiny import make_byte_tokenizer, make_tiny_model
 
 __all__ = ["make_byte_tokenizer", "make_tiny_engine", "make_tiny_model"]
 
