@@ -41,11 +41,14 @@ def start_engine(settings: Any) -> Engine:
         context_window=settings.max_context_tokens,
         threads=threads if device.type == "cpu" else None,
         cuda_graphs=settings.cuda_graphs,
+        prefix_cache_mb=settings.prefix_cache_mb,
     )
     config = EngineConfig(
         max_running=max_running,
         max_queue=settings.max_queue,
         default_timeout_s=settings.request_timeout_s,
+        prefill_chunk_tokens=settings.prefill_chunk_tokens,
+        stall_s=settings.engine_stall_s,
     )
     eos = loaded.model.generation_config.eos_token_id
     eos_ids = [eos] if isinstance(eos, int) else list(eos or [])
