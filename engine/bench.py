@@ -110,6 +110,9 @@ def _engine_over(
     context: int,
     threads: int | None,
     cuda_graphs: bool = True,
+    *,
+    prefix_cache_mb: int = 0,
+    prefill_chunk_tokens: int = 0,
 ) -> Engine:
     from engine.model.runner import ModelRunner
 
@@ -120,8 +123,11 @@ def _engine_over(
         context_window=context,
         threads=threads,
         cuda_graphs=cuda_graphs,
+        prefix_cache_mb=prefix_cache_mb,
     )
-    config = EngineConfig(max_running=rows, max_queue=rows)
+    config = EngineConfig(
+        max_running=rows, max_queue=rows, prefill_chunk_tokens=prefill_chunk_tokens
+    )
     return Engine(runner, tokenizer, config, eos_token_ids=eos, info=runner.info)
 
 
@@ -149,6 +155,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="append",
         default=[],
         help="also measure llama.cpp or transformers' continuous batching",
+    )
+    parser.add_argument(
+        "--workload",
+        choices=["plain", "support"],
+        default="plain",
+        help="support: shared system prompt, passages and two-turn threads, prefix cache on/off",
+    )
+    parser.add_argument(
+        "--long-prompt",
+        type=int,
+        default=0,
+        metavar="TOKENS",
+        help="decode stalls while a prompt this long arrives, chunked prefill on/off",
     )
     parser.add_argument(
         "--tokenizer",
@@ -200,6 +219,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     load_s = time.perf_counter() - started
     eos = model.generation_config.eos_token_id
     eos_ids = [eos] if isinstance(eos, int) else list(eos or [])
+    if args.workload == "support" or args.long_prompt:
+        return _scenario(args, model, tokenizer, eos_ids, cpu_threads, settings, name, device)
     chat = ChatFormat(tokenizer, eos_ids)
     conversations = build_prompts(args.requests)
     prompts = [chat.encode(c) for c in conversations]
@@ -287,5 +308,36 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     if device.type == "cuda":
         report["peak_gpu_mb"] = peak_gpu_mb(device)
+    report["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    return report
+
+
+def _scenario(
+    args: argparse.Namespace,
+    model: Any,
+    tokenizer: Any,
+    eos_ids: list[int],
+    threads: int | None,
+    settings: Any,
+    name: str,
+    device: Any,
+) -> dict[str, Any]:
+    """--workload support / --long-prompt N (engine.bench_scenarios), in the default dtype."""
+    from engine import bench_scenarios
+    from engine.model.loader import choose_dtype
+    from engine.testing.reference import clone_as
+
+    dtype = str(choose_dtype(settings.dtype, device)).removeprefix("torch.")
+    default_model = clone_as(model, dtype)
+
+    def make(rows: int, context: int, **options: Any) -> Engine:
+        return _engine_over(default_model, tokenizer, eos_ids, rows, context, threads, **options)
+
+    report: dict[str, Any] = {"model": name, "device": str(device), "dtype": dtype}
+    if args.workload == "support":
+        report |= bench_scenarios.support_workload(make, tokenizer, args.requests, args.new_tokens)
+    if args.long_prompt:
+        chunk = settings.prefill_chunk_tokens or 512
+        report |= bench_scenarios.long_prompt(make, chunk, args.long_prompt)
     report["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     return report
