@@ -100,6 +100,9 @@ class ModelRunner:
         self.decoder = model.get_decoder()
         self.lm_head = model.get_output_embeddings()
         self.final_logit_softcapping = getattr(config, "final_logit_softcapping", None)
+        # The eager kernel (Gemma 2's, for its attention soft-capping) adds the mask to the
+        # scores, so it needs an additive float mask; the others take a boolean one.
+        self._additive_mask = getattr(config, "_attn_implementation", None) == "eager"
         self.device = next(model.parameters()).device
         self.dtype = next(model.parameters()).dtype
         head_dim = (
@@ -270,13 +273,22 @@ class ModelRunner:
             cache.prepare_extend(row_index, starts, lengths, width)
         hidden = self.decoder(
             input_ids=ids,
-            attention_mask=mask,
+            attention_mask=self._mask(mask),
             position_ids=positions,
             use_cache=True,
             **{self._cache_kwarg: cache},
         ).last_hidden_state  # (count, width, hidden)
         last = torch.tensor([n - 1 for n in lengths], device=self.device)
         return self._logits(hidden[torch.arange(count, device=self.device), last])
+
+    def _mask(self, readable: torch.Tensor) -> torch.Tensor:
+        """The attention kernel's mask: boolean (True = may attend), or additive for eager."""
+        if not self._additive_mask:
+            return readable
+        blocked = torch.finfo(self.dtype).min
+        return torch.zeros(readable.shape, dtype=self.dtype, device=self.device).masked_fill(
+            ~readable, blocked
+        )
 
     def _logits(self, hidden: torch.Tensor) -> torch.Tensor:
         logits = self.lm_head(hidden).float()
@@ -322,7 +334,7 @@ class ModelRunner:
         self.cache.prepare_decode(rows, positions[:, 0], read)
         hidden = self.decoder(
             input_ids=ids,
-            attention_mask=mask,
+            attention_mask=self._mask(mask),
             position_ids=positions,
             use_cache=True,
             **{self._cache_kwarg: self.cache},
