@@ -196,6 +196,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         resolve_source,
         use_threads,
     )
+    from engine.model.quantize import choose_quantization
     from engine.testing.reference import clone_as, generate_one, random_llama
 
     settings = load_settings()
@@ -257,7 +258,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         report["identical_outputs"] = f"{same}/{len(prompts)}"
 
     # (3) the engine in its default configuration
-    default_model = clone_as(model, str(default_dtype).removeprefix("torch."))
+    quantize = choose_quantization(settings.quantize, device, default_dtype)
+    report["quantize"] = quantize
+    default_model = _default_model(model, default_dtype, quantize)
     engine = _engine_over(default_model, tokenizer, eos_ids, len(prompts), context, cpu_threads)
     if device.type == "cuda":  # warm-up: record the CUDA graphs for these shapes
         run_engine(engine, conversations, params)
@@ -295,6 +298,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         report["peer"] = "llama-cpp-python, one request at a time"
         report["peer_tok_s"] = round(peer, 1)
         report["vs_peer"] = round(default["tok_s"] / peer, 2)
+        for key in [k for k in report if k.startswith("c") and k.endswith("_tok_s")]:
+            report[f"vs_peer_{key.removesuffix('_tok_s')}"] = round(report[key] / peer, 2)
     if "hf-cb" in args.peer:
         from engine.testing.peers import hf_continuous_batching_tok_s
 
@@ -325,15 +330,21 @@ def _scenario(
     """--workload support / --long-prompt N (engine.bench_scenarios), in the default dtype."""
     from engine import bench_scenarios
     from engine.model.loader import choose_dtype
-    from engine.testing.reference import clone_as
+    from engine.model.quantize import choose_quantization
 
-    dtype = str(choose_dtype(settings.dtype, device)).removeprefix("torch.")
-    default_model = clone_as(model, dtype)
+    dtype = choose_dtype(settings.dtype, device)
+    quantize = choose_quantization(settings.quantize, device, dtype)
+    default_model = _default_model(model, dtype, quantize)
 
     def make(rows: int, context: int, **options: Any) -> Engine:
         return _engine_over(default_model, tokenizer, eos_ids, rows, context, threads, **options)
 
-    report: dict[str, Any] = {"model": name, "device": str(device), "dtype": dtype}
+    report: dict[str, Any] = {
+        "model": name,
+        "device": str(device),
+        "dtype": str(dtype).removeprefix("torch."),
+        "quantize": quantize,
+    }
     if args.workload == "support":
         report |= bench_scenarios.support_workload(make, tokenizer, args.requests, args.new_tokens)
     if args.long_prompt:
@@ -341,3 +352,16 @@ def _scenario(
         report |= bench_scenarios.long_prompt(make, chunk, args.long_prompt)
     report["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     return report
+
+
+def _default_model(model: Any, dtype: Any, quantize: str) -> Any:
+    """A copy of `model` in the default dtype, int8-quantized when `quantize` says so."""
+    import copy
+
+    from engine.model.quantize import quantize_int8
+    from engine.testing.reference import clone_as
+
+    default = clone_as(model, str(dtype).removeprefix("torch."))
+    if quantize == "int8":
+        default = quantize_int8(copy.deepcopy(default) if default is model else default)
+    return default

@@ -24,6 +24,7 @@ from engine.model.architectures import check_supported, context_limit
 from engine.model.cuda_graphs import DecodeGraphs
 from engine.model.kv_cache import SlotKVCache
 from engine.model.prefix_cache import PrefixCache
+from engine.model.quantize import quantize_int8
 from engine.model.sampling import RowSampler, sample_next
 from engine.types import SamplingParams
 
@@ -42,6 +43,7 @@ class RunnerInfo:
     parameters: int
     context_window: int
     max_rows: int
+    quantization: str = "none"
 
 
 @dataclass(slots=True)
@@ -92,9 +94,13 @@ class ModelRunner:
         cuda_graphs: bool = True,
         prefix_cache_mb: int = 0,
         prefix_block_tokens: int = 32,
+        quantize: str = "none",
     ) -> None:
-        self.model = model.eval()
         check_supported(model.config)
+        parameters = sum(p.numel() for p in model.parameters())
+        if quantize == "int8":  # see engine.model.quantize: CPU float32 only
+            model = quantize_int8(model)
+        self.model = model.eval()
         self.threads = threads
         config = model.config
         self.decoder = model.get_decoder()
@@ -148,9 +154,10 @@ class ModelRunner:
             name=name,
             device=str(self.device),
             dtype=str(self.dtype).removeprefix("torch."),
-            parameters=sum(p.numel() for p in model.parameters()),
+            parameters=parameters,
             context_window=self.context_window,
             max_rows=max_rows,
+            quantization=quantize,
         )
 
     @property

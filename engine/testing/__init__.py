@@ -35,6 +35,7 @@ def make_tiny_engine(
     prefix_cache_mb: int = 0,
     prefix_block_tokens: int = 16,
     stall_s: float = 120.0,
+    quantize: str = "none",
 ) -> Engine:
     """A started engine over a fresh tiny model (shut it down when done).
 
@@ -55,6 +56,7 @@ def make_tiny_engine(
         context_window=context_window,
         prefix_cache_mb=prefix_cache_mb,
         prefix_block_tokens=prefix_block_tokens,
+        quantize=quantize,
     )
     config = EngineConfig(
         max_running=max_running,
