@@ -129,6 +129,8 @@ class ModelRunner:
             )
 
         self.cache = new_cache(max_rows)
+        if self.device.type == "cuda":
+            self._preallocate_cache(max_rows)
         self.staging = new_cache(1)  # where a long prompt is prefilled chunk by chunk
         self.prefix: PrefixCache | None = None
         if prefix_cache_mb > 0:
@@ -159,6 +161,23 @@ class ModelRunner:
             max_rows=max_rows,
             quantization=quantize,
         )
+
+    def _preallocate_cache(self, max_rows: int, budget_fraction: float = 0.6) -> None:
+        """On a GPU, allocate the whole cache once from the free memory (no doubling later,
+        so recorded CUDA graphs stay valid); as many full-length rows as the budget holds."""
+        free, _ = torch.cuda.mem_get_info(self.device)
+        row_bytes = PrefixCache.bytes_per_token(self.cache) * self.context_window
+        rows = min(max_rows, int(free * budget_fraction) // row_bytes)
+        if rows < max_rows:
+            logger.warning(
+                "GPU memory holds a full-length KV cache for %d of %d rows; "
+                "longer batches will grow it and may be shrunk on out-of-memory",
+                rows,
+                max_rows,
+            )
+        if rows > 0:
+            with device_errors():
+                self.cache.reserve(rows, self.context_window)
 
     @property
     def num_rows(self) -> int:
