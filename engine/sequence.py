@@ -99,7 +99,7 @@ class Sequence:
             if self.completion is not None:
                 return False
             now = time.monotonic()
-            kept = [t for t in self.output if t not in self.stops]
+            kept = [t for t in self.output if not self.is_stop(t)]
             text, tail = self.detok.finish(kept) if kept else ("", "")
             self._push(tail)
             started = self.started_at if self.started_at is not None else now
