@@ -157,6 +157,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="also measure llama.cpp or transformers' continuous batching",
     )
     parser.add_argument(
+        "--quantize",
+        choices=["auto", "none", "int8"],
+        default=None,
+        help="weights of the default configuration (default: the QUANTIZE setting)",
+    )
+    parser.add_argument(
         "--workload",
         choices=["plain", "support"],
         default="plain",
@@ -200,6 +206,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from engine.testing.reference import clone_as, generate_one, random_llama
 
     settings = load_settings()
+    if args.quantize:
+        settings = settings.model_copy(update={"quantize": args.quantize})
     device = choose_device(settings.device)
     default_dtype = choose_dtype(settings.dtype, device)
     threads = choose_threads(settings.torch_threads)
