@@ -46,6 +46,20 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(Path.home() / ".cache" / "deskhand")
     log_level: str = "INFO"
 
+    # --- engine: prefix cache, chunked prefill, health (engine branch) ---------------------
+    prefix_cache_mb: int = Field(
+        256, ge=0, description="memory for K/V of shared prompt prefixes; 0 = off"
+    )
+    prefill_chunk_tokens: int = Field(
+        512, ge=0, description="prefill longer prompts in chunks between decode steps; 0 = never"
+    )
+    quantize: Literal["auto", "none", "int8"] = Field(
+        "none", description="int8 weights; auto = int8 on a CPU serving float32, else none"
+    )
+    engine_stall_s: float = Field(
+        60.0, gt=0, description="a model step running longer marks the engine unhealthy"
+    )
+
     # --- slack --------------------------------------------------------------------------
     slack_bot_token: SecretStr | None = None
     slack_app_token: SecretStr | None = None

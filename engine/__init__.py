@@ -6,12 +6,15 @@ types and errors, and `start_engine(settings)` to load the configured model.
 
 from engine.engine import Engine, EngineConfig, RequestHandle
 from engine.errors import (
+    DeviceFailure,
     EngineDead,
     EngineError,
     EngineOverloaded,
     EngineShutdown,
     ModelLoadError,
+    OutOfDeviceMemory,
     PromptTooLong,
+    UnsupportedModel,
 )
 from engine.types import ChatMessage, Completion, EngineStats, FinishReason, SamplingParams
 
@@ -26,6 +29,7 @@ def start_engine(settings: object) -> Engine:
 __all__ = [
     "ChatMessage",
     "Completion",
+    "DeviceFailure",
     "Engine",
     "EngineConfig",
     "EngineDead",
@@ -35,8 +39,10 @@ __all__ = [
     "EngineStats",
     "FinishReason",
     "ModelLoadError",
+    "OutOfDeviceMemory",
     "PromptTooLong",
     "RequestHandle",
     "SamplingParams",
+    "UnsupportedModel",
     "start_engine",
 ]

@@ -110,6 +110,9 @@ def _engine_over(
     context: int,
     threads: int | None,
     cuda_graphs: bool = True,
+    *,
+    prefix_cache_mb: int = 0,
+    prefill_chunk_tokens: int = 0,
 ) -> Engine:
     from engine.model.runner import ModelRunner
 
@@ -120,8 +123,11 @@ def _engine_over(
         context_window=context,
         threads=threads,
         cuda_graphs=cuda_graphs,
+        prefix_cache_mb=prefix_cache_mb,
     )
-    config = EngineConfig(max_running=rows, max_queue=rows)
+    config = EngineConfig(
+        max_running=rows, max_queue=rows, prefill_chunk_tokens=prefill_chunk_tokens
+    )
     return Engine(runner, tokenizer, config, eos_token_ids=eos, info=runner.info)
 
 
@@ -151,6 +157,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="also measure llama.cpp or transformers' continuous batching",
     )
     parser.add_argument(
+        "--quantize",
+        choices=["auto", "none", "int8"],
+        default=None,
+        help="weights of the default configuration (default: the QUANTIZE setting)",
+    )
+    parser.add_argument(
+        "--workload",
+        choices=["plain", "support"],
+        default="plain",
+        help="support: shared system prompt, passages and two-turn threads, prefix cache on/off",
+    )
+    parser.add_argument(
+        "--long-prompt",
+        type=int,
+        default=0,
+        metavar="TOKENS",
+        help="decode stalls while a prompt this long arrives, chunked prefill on/off",
+    )
+    parser.add_argument(
         "--tokenizer",
         default=None,
         help="with --random-model: a tokenizer directory instead of MODEL's",
@@ -177,9 +202,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         resolve_source,
         use_threads,
     )
-    from engine.model.reference import clone_as, generate_one, random_llama
+    from engine.model.quantize import choose_quantization
+    from engine.testing.reference import clone_as, generate_one, random_llama
 
     settings = load_settings()
+    if args.quantize:
+        settings = settings.model_copy(update={"quantize": args.quantize})
     device = choose_device(settings.device)
     default_dtype = choose_dtype(settings.dtype, device)
     threads = choose_threads(settings.torch_threads)
@@ -200,6 +228,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     load_s = time.perf_counter() - started
     eos = model.generation_config.eos_token_id
     eos_ids = [eos] if isinstance(eos, int) else list(eos or [])
+    if args.workload == "support" or args.long_prompt:
+        return _scenario(args, model, tokenizer, eos_ids, cpu_threads, settings, name, device)
     chat = ChatFormat(tokenizer, eos_ids)
     conversations = build_prompts(args.requests)
     prompts = [chat.encode(c) for c in conversations]
@@ -236,7 +266,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         report["identical_outputs"] = f"{same}/{len(prompts)}"
 
     # (3) the engine in its default configuration
-    default_model = clone_as(model, str(default_dtype).removeprefix("torch."))
+    quantize = choose_quantization(settings.quantize, device, default_dtype)
+    report["quantize"] = quantize
+    default_model = _default_model(model, default_dtype, quantize)
     engine = _engine_over(default_model, tokenizer, eos_ids, len(prompts), context, cpu_threads)
     if device.type == "cuda":  # warm-up: record the CUDA graphs for these shapes
         run_engine(engine, conversations, params)
@@ -268,14 +300,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             report[f"c{level}{suffix}_ttft_p95_s"] = round(result["ttft_p95_s"], 3)
 
     if "llama-cpp" in args.peer:
-        from engine.model.peers import llama_cpp_tok_s
+        from engine.testing.peers import llama_cpp_tok_s
 
         peer = llama_cpp_tok_s(source.location, conversations, n, threads)
         report["peer"] = "llama-cpp-python, one request at a time"
         report["peer_tok_s"] = round(peer, 1)
         report["vs_peer"] = round(default["tok_s"] / peer, 2)
+        for key in [k for k in report if k.startswith("c") and k.endswith("_tok_s")]:
+            report[f"vs_peer_{key.removesuffix('_tok_s')}"] = round(report[key] / peer, 2)
     if "hf-cb" in args.peer:
-        from engine.model.peers import hf_continuous_batching_tok_s
+        from engine.testing.peers import hf_continuous_batching_tok_s
 
         try:
             hf_cb = hf_continuous_batching_tok_s(default_model, prompts, n)
@@ -289,3 +323,53 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         report["peak_gpu_mb"] = peak_gpu_mb(device)
     report["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     return report
+
+
+def _scenario(
+    args: argparse.Namespace,
+    model: Any,
+    tokenizer: Any,
+    eos_ids: list[int],
+    threads: int | None,
+    settings: Any,
+    name: str,
+    device: Any,
+) -> dict[str, Any]:
+    """--workload support / --long-prompt N (engine.bench_scenarios), in the default dtype."""
+    from engine import bench_scenarios
+    from engine.model.loader import choose_dtype
+    from engine.model.quantize import choose_quantization
+
+    dtype = choose_dtype(settings.dtype, device)
+    quantize = choose_quantization(settings.quantize, device, dtype)
+    default_model = _default_model(model, dtype, quantize)
+
+    def make(rows: int, context: int, **options: Any) -> Engine:
+        return _engine_over(default_model, tokenizer, eos_ids, rows, context, threads, **options)
+
+    report: dict[str, Any] = {
+        "model": name,
+        "device": str(device),
+        "dtype": str(dtype).removeprefix("torch."),
+        "quantize": quantize,
+    }
+    if args.workload == "support":
+        report |= bench_scenarios.support_workload(make, tokenizer, args.requests, args.new_tokens)
+    if args.long_prompt:
+        chunk = settings.prefill_chunk_tokens or 512
+        report |= bench_scenarios.long_prompt(make, chunk, args.long_prompt)
+    report["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    return report
+
+
+def _default_model(model: Any, dtype: Any, quantize: str) -> Any:
+    """A copy of `model` in the default dtype, int8-quantized when `quantize` says so."""
+    import copy
+
+    from engine.model.quantize import quantize_int8
+    from engine.testing.reference import clone_as
+
+    default = clone_as(model, str(dtype).removeprefix("torch."))
+    if quantize == "int8":
+        default = quantize_int8(copy.deepcopy(default) if default is model else default)
+    return default

@@ -39,3 +39,15 @@ class EngineShutdown(EngineError):
 
 class ModelLoadError(EngineError):
     """The configured model could not be found or loaded; the message says how to fix it."""
+
+
+class OutOfDeviceMemory(EngineError):
+    """A model step ran out of device memory; a smaller batch may fit (raised by the runner)."""
+
+
+class DeviceFailure(EngineError):
+    """The device itself failed (a CUDA error): nothing on it can be trusted any more."""
+
+
+class UnsupportedModel(ModelLoadError):
+    """The model's architecture or configuration is one the engine cannot run exactly."""

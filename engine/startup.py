@@ -24,6 +24,7 @@ def start_engine(settings: Any) -> Engine:
         resolve_source,
         use_threads,
     )
+    from engine.model.quantize import choose_quantization
     from engine.model.runner import ModelRunner
 
     device = choose_device(settings.device)
@@ -33,6 +34,7 @@ def start_engine(settings: Any) -> Engine:
     loaded = load_model(
         resolve_source(settings.model), device=device, dtype=dtype, cache_dir=settings.cache_dir
     )
+    quantize = choose_quantization(settings.quantize, device, dtype)
     max_running = settings.max_batch or (64 if device.type == "cuda" else 16)
     runner = ModelRunner(
         loaded.model,
@@ -41,21 +43,26 @@ def start_engine(settings: Any) -> Engine:
         context_window=settings.max_context_tokens,
         threads=threads if device.type == "cpu" else None,
         cuda_graphs=settings.cuda_graphs,
+        prefix_cache_mb=settings.prefix_cache_mb,
+        quantize=quantize,
     )
     config = EngineConfig(
         max_running=max_running,
         max_queue=settings.max_queue,
         default_timeout_s=settings.request_timeout_s,
+        prefill_chunk_tokens=settings.prefill_chunk_tokens,
+        stall_s=settings.engine_stall_s,
     )
     eos = loaded.model.generation_config.eos_token_id
     eos_ids = [eos] if isinstance(eos, int) else list(eos or [])
     engine = Engine(runner, loaded.tokenizer, config, eos_token_ids=eos_ids, info=runner.info)
     info = runner.info
     logger.info(
-        "model %s on %s (%s), %.0fM parameters, loaded in %.1f s; batch %d, context %d%s",
+        "model %s on %s (%s%s), %.0fM parameters, loaded in %.1f s; batch %d, context %d%s",
         info.name,
         info.device,
         info.dtype,
+        ", int8 weights" if quantize == "int8" else "",
         info.parameters / 1e6,
         loaded.load_s,
         max_running,

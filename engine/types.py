@@ -79,4 +79,5 @@ class EngineStats:
     busy_s: float
     uptime_s: float
     decode_tok_s: float  # tokens generated / busy time
-    extra: dict[str, float] = field(default_factory=dict)
+    extra: dict[str, float] = field(default_factory=dict)  # e.g. prefix_hit_rate
+    unhealthy_reason: str | None = None  # dead, or a step stuck past ENGINE_STALL_S

@@ -46,6 +46,7 @@ class SlotKVCache(Cache):
         self._row_count = 0
         self._write_columns: torch.Tensor | None = None  # (n,) decode write column per row
         self._read_columns = 0
+        self._extend_valid = self._extend_rows = self._extend_columns = torch.empty(0)
         self.generation = 0  # bumped whenever the buffers are reallocated
 
     def _empty(self, rows: int, columns: int) -> torch.Tensor:
@@ -75,15 +76,47 @@ class SlotKVCache(Cache):
 
     def move_row(self, src: int, dst: int, length: int) -> None:
         """Copy row `src`'s first `length` columns into row `dst` (used to keep rows compact)."""
-        for buffers in (self.keys, self.values):
-            for buf in buffers:
-                buf[dst, :, :length] = buf[src, :, :length]
+        self.copy_row_from(self, src, dst, length)
+
+    def copy_row_from(self, other: SlotKVCache, src: int, dst: int, length: int) -> None:
+        """Copy `other`'s row `src` (first `length` columns) into this cache's row `dst`."""
+        for mine, theirs in ((self.keys, other.keys), (self.values, other.values)):
+            for buf, source in zip(mine, theirs, strict=True):
+                buf[dst, :, :length] = source[src, :, :length]
+
+    def read_columns(self, row: int, start: int, end: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Row `row`'s columns [start, end) of every layer: (layers, kv_heads, end-start, dim)."""
+        keys = torch.stack([buf[row, :, start:end] for buf in self.keys])
+        values = torch.stack([buf[row, :, start:end] for buf in self.values])
+        return keys, values
+
+    def write_columns(self, row: int, keys: torch.Tensor, values: torch.Tensor) -> None:
+        """Fill row `row`'s first columns from (layers, kv_heads, length, dim) keys/values."""
+        length = keys.shape[2]
+        for layer in range(self.num_layers):
+            self.keys[layer][row, :, :length] = keys[layer]
+            self.values[layer][row, :, :length] = values[layer]
 
     # -- per-forward plan -------------------------------------------------------------------
 
     def prepare_prefill(self, rows: torch.Tensor) -> None:
         """Next forward: the prompts go to cache `rows` (a 1-D index tensor), columns 0..T-1."""
         self._mode, self._prefill_rows = "prefill", rows
+
+    def prepare_extend(
+        self, rows: torch.Tensor, starts: list[int], lengths: list[int], width: int
+    ) -> None:
+        """Next forward: row rows[i] appends lengths[i] tokens at column starts[i] (right-padded
+        to `width`) and attends over everything before them (a cached prefix, earlier chunks).
+        """
+        device = self.device
+        valid = torch.arange(width)[None, :] < torch.tensor(lengths)[:, None]  # (m, width)
+        columns = torch.tensor(starts)[:, None] + torch.arange(width)[None, :]
+        self._mode, self._prefill_rows = "extend", rows
+        self._extend_valid = valid.to(device)
+        self._extend_rows = rows[:, None].expand(-1, width)[self._extend_valid]
+        self._extend_columns = columns.to(device)[self._extend_valid]
+        self._read_columns = max(s + n for s, n in zip(starts, lengths, strict=True))
 
     def prepare_decode(
         self, row_count: int, write_columns: torch.Tensor, read_columns: int
@@ -105,6 +138,16 @@ class SlotKVCache(Cache):
             keys[self._prefill_rows, :, :length] = key_states
             values[self._prefill_rows, :, :length] = value_states
             return key_states, value_states
+        if self._mode == "extend":
+            # write only the real tokens (never padding) at each row's own columns
+            keys[self._extend_rows, :, self._extend_columns] = key_states.transpose(1, 2)[
+                self._extend_valid
+            ]
+            values[self._extend_rows, :, self._extend_columns] = value_states.transpose(1, 2)[
+                self._extend_valid
+            ]
+            read = self._read_columns
+            return keys[self._prefill_rows, :, :read], values[self._prefill_rows, :, :read]
         rows = slice(0, self._row_count)
         # decode: key_states (n, kv_heads, 1, head_dim), one column per row.
         assert self._write_columns is not None

@@ -1,27 +1,36 @@
 """The model runner: the only code that runs the model (and, with its siblings, touches torch).
 
-It owns the resident model, the slot KV cache and per-row sampling state, and offers three
-token-level operations to the engine loop: `prefill` new rows, `decode` one step for every
-row, and `remove` a finished row. Rows stay compact (0..n-1): removing a row moves the last
-row into its place, and the caller mirrors that move in its own bookkeeping.
+It owns the resident model, the slot KV cache, the prefix cache, and the rows: which
+sequence (by id) sits in which cache row, what it has fed the model, and how it samples.
+The engine loop speaks sequence ids only: `prefill` new sequences (whole, or a long one
+`prefill_chunk` by chunk), `decode` one step for every row, `remove` a finished sequence.
+Rows stay compact (0..n-1): removing one moves the last row into its place, here and
+nowhere else. Device faults come out typed (OutOfDeviceMemory, DeviceFailure).
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
+from engine.errors import DeviceFailure, OutOfDeviceMemory
+from engine.model.architectures import check_supported, context_limit
 from engine.model.cuda_graphs import DecodeGraphs
 from engine.model.kv_cache import SlotKVCache
+from engine.model.prefix_cache import PrefixCache
+from engine.model.quantize import quantize_int8
 from engine.model.sampling import RowSampler, sample_next
 from engine.types import SamplingParams
 
 CausalLM = Any  # a transformers causal LM (PreTrainedModel); nn.Module typing hides its attributes
+RowRequest = tuple[int, Sequence[int], SamplingParams]  # (sequence id, tokens, sampling)
+NewTokens = dict[int, int | None]  # sequence id -> its next token (None: its sampling failed)
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +43,41 @@ class RunnerInfo:
     parameters: int
     context_window: int
     max_rows: int
+    quantization: str = "none"
+
+
+@dataclass(slots=True)
+class _Row:
+    key: int  # the sequence id
+    tokens: list[int]  # what the cache holds for this row, in order
+    sampler: RowSampler
+    last: int = -1  # the sampled token not fed yet
+
+
+@dataclass(slots=True)
+class _Chunked:
+    """A long prompt being prefilled chunk by chunk into the staging cache."""
+
+    key: int
+    tokens: list[int]
+    params: SamplingParams
+    done: int = 0  # tokens already in the staging row
+
+
+@contextlib.contextmanager
+def device_errors() -> Iterator[None]:
+    """Raise the engine's typed errors for device faults (the engine never sees torch)."""
+    try:
+        yield
+    except torch.OutOfMemoryError as err:  # torch.cuda.OutOfMemoryError is this class
+        raise OutOfDeviceMemory(str(err)[:300]) from err
+    except torch.AcceleratorError as err:
+        raise DeviceFailure(f"{err.__class__.__name__}: {str(err)[:300]}") from err
+    except RuntimeError as err:
+        text = str(err)
+        if "CUDA error" in text or "device-side assert" in text:  # older torch: plain errors
+            raise DeviceFailure(f"{err.__class__.__name__}: {text[:300]}") from err
+        raise
 
 
 class ModelRunner:
@@ -48,33 +92,58 @@ class ModelRunner:
         context_window: int,
         threads: int | None = None,
         cuda_graphs: bool = True,
+        prefix_cache_mb: int = 0,
+        prefix_block_tokens: int = 32,
+        quantize: str = "none",
     ) -> None:
+        check_supported(model.config)
+        parameters = sum(p.numel() for p in model.parameters())
+        if quantize == "int8":  # see engine.model.quantize: CPU float32 only
+            model = quantize_int8(model)
         self.model = model.eval()
         self.threads = threads
         config = model.config
         self.decoder = model.get_decoder()
         self.lm_head = model.get_output_embeddings()
+        self.final_logit_softcapping = getattr(config, "final_logit_softcapping", None)
+        # The eager kernel (Gemma 2's, for its attention soft-capping) adds the mask to the
+        # scores, so it needs an additive float mask; the others take a boolean one.
+        self._additive_mask = getattr(config, "_attn_implementation", None) == "eager"
         self.device = next(model.parameters()).device
         self.dtype = next(model.parameters()).dtype
         head_dim = (
             getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
         )
         kv_heads = getattr(config, "num_key_value_heads", None) or config.num_attention_heads
-        self.context_window: int = min(context_window, int(config.max_position_embeddings))
-        self.cache = SlotKVCache(
-            config.num_hidden_layers,
-            kv_heads,
-            head_dim,
-            max_rows=max_rows,
-            max_columns=self.context_window,
-            dtype=self.dtype,
-            device=self.device,
-        )
+        self.context_window: int = context_limit(config, context_window)
+
+        def new_cache(rows: int) -> SlotKVCache:
+            return SlotKVCache(
+                config.num_hidden_layers,
+                kv_heads,
+                head_dim,
+                max_rows=rows,
+                max_columns=self.context_window,
+                dtype=self.dtype,
+                device=self.device,
+            )
+
+        self.cache = new_cache(max_rows)
+        if self.device.type == "cuda":
+            self._preallocate_cache(max_rows)
+        self.staging = new_cache(1)  # where a long prompt is prefilled chunk by chunk
+        self.prefix: PrefixCache | None = None
+        if prefix_cache_mb > 0:
+            block_bytes = PrefixCache.bytes_per_token(self.cache) * prefix_block_tokens
+            self.prefix = PrefixCache(
+                block_tokens=prefix_block_tokens,
+                max_blocks=max(1, prefix_cache_mb * 2**20 // block_bytes),
+            )
         # transformers renamed `past_key_values` to `cache` in 5.24; pass whichever it takes.
         params = inspect.signature(self.decoder.forward).parameters
         self._cache_kwarg = "cache" if "cache" in params else "past_key_values"
-        self.lengths: list[int] = []  # tokens held in the cache, per row
-        self.samplers: list[RowSampler] = []
+        self.rows: list[_Row] = []  # index == cache row
+        self.chunked: _Chunked | None = None
         self.graphs: DecodeGraphs | None = None
         if cuda_graphs and self.device.type == "cuda":
             self.graphs = DecodeGraphs(
@@ -87,75 +156,202 @@ class ModelRunner:
             name=name,
             device=str(self.device),
             dtype=str(self.dtype).removeprefix("torch."),
-            parameters=sum(p.numel() for p in model.parameters()),
+            parameters=parameters,
             context_window=self.context_window,
             max_rows=max_rows,
+            quantization=quantize,
         )
+
+    def _preallocate_cache(self, max_rows: int, budget_fraction: float = 0.6) -> None:
+        """On a GPU, allocate the whole cache once from the free memory (no doubling later,
+        so recorded CUDA graphs stay valid); as many full-length rows as the budget holds."""
+        free, _ = torch.cuda.mem_get_info(self.device)
+        row_bytes = PrefixCache.bytes_per_token(self.cache) * self.context_window
+        rows = min(max_rows, int(free * budget_fraction) // row_bytes)
+        if rows < max_rows:
+            logger.warning(
+                "GPU memory holds a full-length KV cache for %d of %d rows; "
+                "longer batches will grow it and may be shrunk on out-of-memory",
+                rows,
+                max_rows,
+            )
+        if rows > 0:
+            with device_errors():
+                self.cache.reserve(rows, self.context_window)
 
     @property
     def num_rows(self) -> int:
-        return len(self.lengths)
+        return len(self.rows)
+
+    @property
+    def row_keys(self) -> list[int]:
+        return [row.key for row in self.rows]
+
+    def stats(self) -> dict[str, float]:
+        if self.prefix is None:
+            return {}
+        return {
+            "prefix_hit_rate": round(self.prefix.hit_rate, 4),
+            "prefix_cached_blocks": float(len(self.prefix.blocks)),
+        }
+
+    # -- prefill ---------------------------------------------------------------------------
 
     @torch.no_grad()
-    def prefill(
-        self, prompts: Sequence[Sequence[int]], params: Sequence[SamplingParams]
-    ) -> list[int | None]:
-        """Append one row per prompt, fill its cache, and return each row's first token."""
-        start, count = self.num_rows, len(prompts)
-        self.cache.reserve(start + count, max(len(p) for p in prompts) + 1)
-        logits = torch.empty(
-            (count, self.lm_head.out_features), dtype=torch.float32, device=self.device
-        )
-        # Prompts of similar length share a forward, so little compute goes to padding.
-        for bucket in length_buckets([len(p) for p in prompts]):
-            rows = torch.tensor([start + i for i in bucket], device=self.device)
-            logits[bucket] = self._prefill_rows(rows, [prompts[i] for i in bucket])
-        new_samplers = [RowSampler(p, self.device) for p in params]
-        self.lengths.extend(len(p) for p in prompts)
-        self.samplers.extend(new_samplers)
-        return sample_next(logits, new_samplers)
+    def prefill(self, requests: Sequence[RowRequest]) -> NewTokens:
+        """Add one row per request, fill its cache, and return each one's first token.
 
-    def _prefill_rows(self, rows: torch.Tensor, prompts: list[Sequence[int]]) -> torch.Tensor:
-        """One right-padded forward over `prompts`, writing cache `rows`; last-token logits."""
-        count, width = len(prompts), max(len(p) for p in prompts)
+        All or nothing: when it raises, no row was added.
+        """
+        start, count = self.num_rows, len(requests)
+        with device_errors():
+            self.cache.reserve(start + count, max(len(r[1]) for r in requests) + 1)
+            cached = [
+                self._load_prefix(r[1], self.cache, start + i) for i, r in enumerate(requests)
+            ]
+            logits = torch.empty(
+                (count, self.lm_head.out_features), dtype=torch.float32, device=self.device
+            )
+            # Prompts of similar (uncached) length share a forward: little compute is padding.
+            todo = [len(r[1]) - c for r, c in zip(requests, cached, strict=True)]
+            for bucket in length_buckets(todo):
+                rows = [start + i for i in bucket]
+                prompts = [requests[i][1] for i in bucket]
+                logits[bucket] = self._extend(
+                    self.cache, rows, prompts, [cached[i] for i in bucket]
+                )
+            samplers = [RowSampler(r[2], self.device) for r in requests]
+            first = sample_next(logits, samplers)
+            for i, (_, tokens, _) in enumerate(requests):
+                self._store_prefix(tokens, self.cache, start + i)
+        for (key, tokens, _), sampler in zip(requests, samplers, strict=True):
+            self.rows.append(_Row(key, list(tokens), sampler))
+        return self._record_first([r[0] for r in requests], first)
+
+    @torch.no_grad()
+    def prefill_chunk(self, request: RowRequest, chunk_tokens: int) -> NewTokens:
+        """Prefill the next `chunk_tokens` of a long prompt; its first token once it is done.
+
+        One long prompt at a time fills the staging cache, between decode steps of the
+        others; when its last chunk is in, it moves into a row of the main cache.
+        """
+        key, tokens, params = request
+        with device_errors():
+            if self.chunked is None or self.chunked.key != key:
+                self.staging.reserve(1, len(tokens) + 1)
+                self.chunked = _Chunked(key, list(tokens), params)
+                self.chunked.done = self._load_prefix(tokens, self.staging, 0)
+            job = self.chunked
+            end = min(len(job.tokens), job.done + chunk_tokens)
+            logits = self._extend(self.staging, [0], [job.tokens[:end]], [job.done])
+            job.done = end
+            if end < len(job.tokens):
+                return {}
+            self.chunked = None
+            row = self.num_rows
+            self.cache.reserve(row + 1, len(job.tokens) + 1)
+            self.cache.copy_row_from(self.staging, 0, row, len(job.tokens))
+            sampler = RowSampler(params, self.device)
+            first = sample_next(logits, [sampler])
+            self._store_prefix(job.tokens, self.cache, row)
+        self.rows.append(_Row(key, job.tokens, sampler))
+        return self._record_first([key], first)
+
+    def _record_first(self, keys: list[int], first: list[int | None]) -> NewTokens:
+        by_key = {row.key: row for row in self.rows[-len(keys) :]}
+        for key, token in zip(keys, first, strict=True):
+            if token is not None:
+                by_key[key].last = token
+        return dict(zip(keys, first, strict=True))
+
+    def _load_prefix(self, tokens: Sequence[int], cache: SlotKVCache, row: int) -> int:
+        return self.prefix.load(tokens, cache, row) if self.prefix else 0
+
+    def _store_prefix(self, tokens: Sequence[int], cache: SlotKVCache, row: int) -> None:
+        if self.prefix:
+            self.prefix.store(tokens, cache, row)
+
+    def _extend(
+        self, cache: SlotKVCache, rows: list[int], prompts: list[Sequence[int]], starts: list[int]
+    ) -> torch.Tensor:
+        """One right-padded forward feeding prompts[i][starts[i]:] to cache row rows[i], each
+        at its own positions and attending over its own earlier columns; last-token logits.
+        """
+        count = len(prompts)
+        lengths = [len(p) - s for p, s in zip(prompts, starts, strict=True)]
+        width = max(lengths)
         ids = torch.zeros((count, width), dtype=torch.long)
-        valid = torch.zeros((count, width), dtype=torch.bool)
-        for i, prompt in enumerate(prompts):
-            ids[i, : len(prompt)] = torch.tensor(prompt, dtype=torch.long)
-            valid[i, : len(prompt)] = True
-        ids, valid = ids.to(self.device), valid.to(self.device)
-        # (count, 1, width, width): causal, and only this row's real (right-padded) tokens
-        causal = torch.ones((width, width), dtype=torch.bool, device=self.device).tril()
-        mask = (causal[None, :, :] & valid[:, None, :])[:, None]
-        positions = torch.arange(width, device=self.device).expand(count, width)
-        self.cache.prepare_prefill(rows)
+        for i, (prompt, s) in enumerate(zip(prompts, starts, strict=True)):
+            ids[i, : lengths[i]] = torch.tensor(prompt[s:], dtype=torch.long)
+        ids = ids.to(self.device)
+        row_index = torch.tensor(rows, device=self.device)
+        offsets = torch.tensor(starts, device=self.device)[:, None]
+        positions = offsets + torch.arange(width, device=self.device)[None, :]  # (count, width)
+        if not any(starts):  # fresh prompts: attend over this forward's keys only
+            valid = torch.arange(width)[None, :] < torch.tensor(lengths)[:, None]
+            causal = torch.ones((width, width), dtype=torch.bool, device=self.device).tril()
+            mask = (causal[None, :, :] & valid.to(self.device)[:, None, :])[:, None]
+            cache.prepare_prefill(row_index)
+        else:  # after a cached prefix or an earlier chunk: attend over the row's columns too
+            read = max(s + n for s, n in zip(starts, lengths, strict=True))
+            columns = torch.arange(read, device=self.device)[None, None, :]
+            mask = (columns <= positions[:, :, None])[:, None]  # (count, 1, width, read)
+            cache.prepare_extend(row_index, starts, lengths, width)
         hidden = self.decoder(
             input_ids=ids,
-            attention_mask=mask,
+            attention_mask=self._mask(mask),
             position_ids=positions,
             use_cache=True,
-            **{self._cache_kwarg: self.cache},
+            **{self._cache_kwarg: cache},
         ).last_hidden_state  # (count, width, hidden)
-        last = torch.tensor([len(p) - 1 for p in prompts], device=self.device)
-        return self.lm_head(hidden[torch.arange(count, device=self.device), last]).float()
+        last = torch.tensor([n - 1 for n in lengths], device=self.device)
+        return self._logits(hidden[torch.arange(count, device=self.device), last])
+
+    def _mask(self, readable: torch.Tensor) -> torch.Tensor:
+        """The attention kernel's mask: boolean (True = may attend), or additive for eager."""
+        if not self._additive_mask:
+            return readable
+        blocked = torch.finfo(self.dtype).min
+        return torch.zeros(readable.shape, dtype=self.dtype, device=self.device).masked_fill(
+            ~readable, blocked
+        )
+
+    def _logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        logits = self.lm_head(hidden).float()
+        if self.final_logit_softcapping:  # Gemma 2/3: cap * tanh(logits / cap), as generate does
+            cap = self.final_logit_softcapping
+            logits = torch.tanh(logits / cap) * cap
+        return logits
+
+    # -- decode ----------------------------------------------------------------------------
 
     @torch.no_grad()
-    def decode(self, last_tokens: Sequence[int]) -> list[int | None]:
-        """Feed each row its last token; return each row's next token."""
+    def decode(self) -> NewTokens:
+        """Feed every row its last token; return each row's next token."""
+        with device_errors():
+            logits = self._decode_logits()
+            tokens = sample_next(logits, [row.sampler for row in self.rows])
+        out: NewTokens = {}
+        for row, token in zip(self.rows, tokens, strict=True):
+            row.tokens.append(row.last)
+            if token is not None:
+                row.last = token
+            out[row.key] = token
+        return out
+
+    def _decode_logits(self) -> torch.Tensor:
         count = self.num_rows
-        assert len(last_tokens) == count, "one token per running row"
-        read = max(self.lengths) + 1
+        lengths = [len(row.tokens) for row in self.rows]
+        last_tokens = [row.last for row in self.rows]
+        read = max(lengths) + 1
         if self.graphs is not None:
             self.cache.reserve(*self.graphs.bucket(count, read))
-            logits = self.graphs.logits(last_tokens, self.lengths, self.cache.generation)
-        else:
-            self.cache.reserve(count, read)
-            positions = torch.tensor(self.lengths, device=self.device)[:, None]  # (n, 1)
-            readable = torch.arange(read, device=self.device)[None, :] <= positions  # (n, read)
-            ids = torch.tensor(last_tokens, device=self.device)[:, None]
-            logits = self._decode_forward(ids, positions, readable[:, None, None, :], count, read)
-        self.lengths = [n + 1 for n in self.lengths]
-        return sample_next(logits, self.samplers)
+            return self.graphs.logits(last_tokens, lengths, self.cache.generation)
+        self.cache.reserve(count, read)
+        positions = torch.tensor(lengths, device=self.device)[:, None]  # (n, 1)
+        readable = torch.arange(read, device=self.device)[None, :] <= positions  # (n, read)
+        ids = torch.tensor(last_tokens, device=self.device)[:, None]
+        return self._decode_forward(ids, positions, readable[:, None, None, :], count, read)
 
     def _decode_forward(
         self, ids: torch.Tensor, positions: torch.Tensor, mask: torch.Tensor, rows: int, read: int
@@ -164,29 +360,33 @@ class ModelRunner:
         self.cache.prepare_decode(rows, positions[:, 0], read)
         hidden = self.decoder(
             input_ids=ids,
-            attention_mask=mask,
+            attention_mask=self._mask(mask),
             position_ids=positions,
             use_cache=True,
             **{self._cache_kwarg: self.cache},
         ).last_hidden_state  # (rows, 1, hidden)
-        return self.lm_head(hidden[:, 0]).float()
+        return self._logits(hidden[:, 0])
 
-    def remove(self, row: int) -> None:
-        """Drop a row; the last row moves into its place (the caller mirrors this)."""
-        last = self.num_rows - 1
-        if row != last:
-            self.cache.move_row(last, row, self.lengths[last])
-            self.lengths[row] = self.lengths[last]
-            self.samplers[row] = self.samplers[last]
-        self.lengths.pop()
-        self.samplers.pop()
+    # -- rows ------------------------------------------------------------------------------
+
+    def remove(self, key: int) -> None:
+        """Drop a sequence's row (or its unfinished chunked prefill); rows stay compact."""
+        if self.chunked is not None and self.chunked.key == key:
+            self.chunked = None
+            return
+        index = next((i for i, row in enumerate(self.rows) if row.key == key), None)
+        if index is None:
+            return
+        last = len(self.rows) - 1
+        if index != last:
+            with device_errors():
+                self.cache.move_row(last, index, len(self.rows[last].tokens))
+            self.rows[index] = self.rows[last]
+        self.rows.pop()
 
     def clear(self) -> None:
-        self.lengths.clear()
-        self.samplers.clear()
-
-    def row_length(self, row: int) -> int:
-        return self.lengths[row]
+        self.rows.clear()
+        self.chunked = None
 
     def bind_thread(self) -> None:
         """Called once on the engine thread: torch's thread settings are per thread."""

@@ -1,7 +1,9 @@
-"""Turning a step's logits into next tokens: greedy, temperature and top-p, per row.
+"""Turning a step's logits into next tokens: greedy, temperature and top-p, for all rows at once.
 
-Each sampled row draws from its own seeded generator, so a request's text depends on its
-seed and its logits, not on which other requests happen to share the batch.
+Sampling is vectorised (one device sync per step, not one per row): each sampled row draws
+exponential noise from its own seeded generator and takes argmax(p / noise), the
+"exponential race", which picks token i with probability p_i. A request's text therefore
+depends on its seed and its logits, not on which other requests happen to share the batch.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import torch
 
 from engine.types import SamplingParams
+
+_FAILED = -1
 
 
 class RowSampler:
@@ -30,25 +34,31 @@ class RowSampler:
 def sample_next(logits: torch.Tensor, samplers: list[RowSampler]) -> list[int | None]:
     """logits: (n, vocab); one token id per row, None where that row's sampling failed."""
     greedy = torch.argmax(logits, dim=-1)  # (n,)
-    tokens: list[int | None] = list(greedy.tolist())
+    if all(s.generator is None for s in samplers):
+        return list(greedy.tolist())
+    device = logits.device
+    sampled = torch.tensor([s.generator is not None for s in samplers], device=device)
+    temperature = torch.tensor(
+        [s.params.temperature or 1.0 for s in samplers], dtype=torch.float32, device=device
+    )
+    probs = torch.softmax(logits.float() / temperature[:, None], dim=-1)  # (n, vocab)
+    top_p = torch.tensor([s.params.top_p for s in samplers], dtype=torch.float32, device=device)
+    if bool((top_p < 1.0).any()):
+        probs = _keep_top_p(probs, top_p)
+    noise = torch.ones_like(probs)
     for row, sampler in enumerate(samplers):
-        if sampler.generator is None:
-            continue
-        try:
-            tokens[row] = _sample_row(logits[row], sampler.params, sampler.generator)
-        except RuntimeError:  # e.g. inf/nan probabilities from an extreme temperature
-            tokens[row] = None
-    return tokens
+        if sampler.generator is not None:
+            noise[row].exponential_(generator=sampler.generator)
+    drawn = torch.argmax(probs / noise, dim=-1)
+    failed = sampled & ~torch.isfinite(probs).all(dim=-1)  # e.g. an extreme temperature
+    tokens = torch.where(sampled, drawn, greedy).masked_fill(failed, _FAILED)
+    return [None if t == _FAILED else t for t in tokens.tolist()]
 
 
-def _sample_row(logits: torch.Tensor, params: SamplingParams, generator: torch.Generator) -> int:
-    probs = torch.softmax(logits.float() / params.temperature, dim=-1)  # (vocab,)
-    if params.top_p < 1.0:
-        sorted_probs, order = torch.sort(probs, descending=True)
-        cumulative = torch.cumsum(sorted_probs, dim=-1)
-        # keep the smallest prefix whose mass reaches top_p (always at least one token)
-        keep = cumulative - sorted_probs < params.top_p
-        sorted_probs = torch.where(keep, sorted_probs, torch.zeros_like(sorted_probs))
-        choice = torch.multinomial(sorted_probs, 1, generator=generator)
-        return int(order[choice].item())
-    return int(torch.multinomial(probs, 1, generator=generator).item())
+def _keep_top_p(probs: torch.Tensor, top_p: torch.Tensor) -> torch.Tensor:
+    """Zero all but the smallest prefix (by probability) whose mass reaches each row's top_p."""
+    sorted_probs, order = torch.sort(probs, dim=-1, descending=True)
+    cumulative = torch.cumsum(sorted_probs, dim=-1)
+    keep_sorted = cumulative - sorted_probs < top_p[:, None]  # always keeps the top token
+    keep = torch.zeros_like(keep_sorted).scatter(-1, order, keep_sorted)
+    return torch.where(keep, probs, torch.zeros_like(probs))

@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine import Engine, SamplingParams
-from engine.model.runner import ModelRunner
+from engine import Engine
+from engine.model.runner import ModelRunner, RowRequest
 from engine.testing import make_tiny_engine
 
 IM_START, IM_END = 1, 2
@@ -52,7 +52,7 @@ def parse_prompt(ids: Sequence[int]) -> Turns:
 
 
 class ScriptedRunner(ModelRunner):
-    """ModelRunner bookkeeping without the model: rows hold scripted token lists."""
+    """ModelRunner bookkeeping without the model: each sequence id holds its scripted tokens."""
 
     CONTEXT_WINDOW = 32_768
 
@@ -60,46 +60,39 @@ class ScriptedRunner(ModelRunner):
         super().__init__(model, **kwargs)
         self.context_window = self.CONTEXT_WINDOW
         self.script = Script()
-        self.rows: list[list[int]] = []
+        self.answers: dict[int, list[int]] = {}  # sequence id -> tokens still to write
 
-    def prefill(
-        self, prompts: Sequence[Sequence[int]], params: Sequence[SamplingParams]
-    ) -> list[int | None]:
+    @property
+    def num_rows(self) -> int:
+        return len(self.answers)
+
+    def prefill(self, requests: Sequence[RowRequest]) -> dict[int, int | None]:
         if self.script.fail_prefill:
             raise RuntimeError("scripted prefill failure (secret detail xoxb-123-should-not-leak)")
-        for prompt in prompts:
+        for key, prompt, _ in requests:
             turns = parse_prompt(prompt)
             self.script.prompts.append(turns)
             answer = self.script.answer(turns)
-            self.rows.append([b + BYTE_OFFSET for b in answer.encode()] + [IM_END])
-            self.lengths.append(len(prompt))
-            self.samplers.append(None)  # type: ignore[arg-type]
+            self.answers[key] = [b + BYTE_OFFSET for b in answer.encode()] + [IM_END]
         self.script.started.set()
-        return [self._next(row) for row in range(len(self.rows) - len(prompts), len(self.rows))]
+        return {key: self._next(key) for key, _, _ in requests}
 
-    def decode(self, last_tokens: Sequence[int]) -> list[int | None]:
+    def prefill_chunk(self, request: RowRequest, chunk_tokens: int) -> dict[int, int | None]:
+        return self.prefill([request])
+
+    def decode(self) -> dict[int, int | None]:
         if self.script.step_delay_s:
             time.sleep(self.script.step_delay_s)
-        self.lengths = [n + 1 for n in self.lengths]
-        return [self._next(row) for row in range(len(self.rows))]
+        return {key: self._next(key) for key in self.answers}
 
-    def remove(self, row: int) -> None:
-        last = len(self.rows) - 1
-        if row != last:
-            self.rows[row] = self.rows[last]
-            self.lengths[row] = self.lengths[last]
-            self.samplers[row] = self.samplers[last]
-        self.rows.pop()
-        self.lengths.pop()
-        self.samplers.pop()
+    def remove(self, key: int) -> None:
+        self.answers.pop(key, None)
 
     def clear(self) -> None:
-        self.rows.clear()
-        self.lengths.clear()
-        self.samplers.clear()
+        self.answers.clear()
 
-    def _next(self, row: int) -> int:
-        tokens = self.rows[row]
+    def _next(self, key: int) -> int:
+        tokens = self.answers[key]
         return tokens.pop(0) if tokens else IM_END
 
 

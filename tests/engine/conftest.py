@@ -37,6 +37,9 @@ def real_engine_fp32() -> Iterator[Engine]:
     from deskhand.settings import Settings
     from engine import start_engine
 
-    engine = start_engine(Settings(device="cpu", dtype="float32", max_batch=16, _env_file=None))
+    settings = Settings(
+        device="cpu", dtype="float32", quantize="none", max_batch=16, _env_file=None
+    )  # the oracle runs on unquantized weights
+    engine = start_engine(settings)
     yield engine
     engine.shutdown()

@@ -181,11 +181,11 @@ class _OutOfMemoryOnce(ModelRunner):
 
     fired = False
 
-    def decode(self, last_tokens):
-        if not _OutOfMemoryOnce.fired and len(last_tokens) > 2:
+    def _decode_logits(self):
+        if not _OutOfMemoryOnce.fired and self.num_rows > 2:
             _OutOfMemoryOnce.fired = True
             raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
-        return super().decode(last_tokens)
+        return super()._decode_logits()
 
 
 def test_out_of_memory_shrinks_the_batch_instead_of_failing_requests() -> None:
@@ -210,8 +210,8 @@ def test_out_of_memory_shrinks_the_batch_instead_of_failing_requests() -> None:
 
 
 class _DeviceFails(ModelRunner):
-    def decode(self, last_tokens):
-        raise RuntimeError("CUDA error: an illegal memory access was encountered")
+    def _decode_logits(self):
+        raise torch.AcceleratorError("CUDA error: an illegal memory access was encountered")
 
 
 def test_a_device_failure_kills_the_engine_and_fails_everything() -> None:

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from engine import FinishReason, SamplingParams
-from engine.model.reference import generate_one
 from engine.testing import make_tiny_engine
+from engine.testing.reference import generate_one
 
 pytestmark = [
     pytest.mark.gpu,
@@ -58,5 +58,19 @@ def test_bf16_batch_of_sixty_four_completes_on_cuda() -> None:
         handles = [engine.submit(_ask(f"r{i}"), params) for i in range(64)]
         assert all(h.result(timeout=120).output_tokens == 48 for h in handles)
         assert engine.runner.num_rows == 0
+    finally:
+        engine.shutdown()
+
+
+def test_the_kv_cache_is_allocated_once_on_cuda() -> None:
+    engine = make_tiny_engine(max_running=16, device="cuda", context_window=512)
+    try:
+        cache = engine.runner.cache
+        allocated = (cache.rows, cache.columns, cache.generation)
+        assert allocated[:2] == (16, 512)  # whole budget up front
+        params = SamplingParams(max_new_tokens=64, ignore_eos=True)
+        handles = [engine.submit(_ask("w " * (i * 20)), params) for i in range(16)]
+        assert all(h.result(timeout=120).output_tokens == 64 for h in handles)
+        assert (cache.rows, cache.columns, cache.generation) == allocated  # never regrown
     finally:
         engine.shutdown()

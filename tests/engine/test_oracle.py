@@ -13,8 +13,8 @@ import time
 import pytest
 
 from engine import SamplingParams
-from engine.model.reference import generate_one
 from engine.testing import make_tiny_engine
+from engine.testing.reference import generate_one
 
 
 def _submit_staggered(engine, conversations, params, gap_s):

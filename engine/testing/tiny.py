@@ -55,6 +55,9 @@ def _byte_level_alphabet() -> list[str]:
     return chars
 
 
+ARCHITECTURES = ("llama", "qwen2", "qwen3", "mistral", "gemma2", "gemma3_text", "phi3")
+
+
 def make_tiny_model(
     vocab_size: int,
     *,
@@ -63,11 +66,14 @@ def make_tiny_model(
     hidden: int = 64,
     dtype: str = "float32",
     max_positions: int = 4096,
+    architecture: str = "llama",
 ) -> Any:
+    """A tiny random causal LM of one of ARCHITECTURES, with each family's quirks switched on
+    (Qwen2 biases, Qwen3 q/k norms, Gemma soft-capping and alternating sliding layers...)."""
     import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
+    import transformers
 
-    config = LlamaConfig(
+    common: dict[str, Any] = dict(
         vocab_size=vocab_size,
         hidden_size=hidden,
         intermediate_size=hidden * 2,
@@ -80,8 +86,30 @@ def make_tiny_model(
         pad_token_id=0,
         tie_word_embeddings=False,
     )
+    quirks: dict[str, dict[str, Any]] = {
+        "llama": {},
+        "qwen2": {"use_sliding_window": False},
+        "qwen3": {"head_dim": 16, "use_sliding_window": False},
+        "mistral": {"sliding_window": max_positions},
+        "gemma2": {
+            "head_dim": 16,
+            "sliding_window": max_positions,
+            "final_logit_softcapping": 30.0,
+            "attn_logit_softcapping": 50.0,
+            "query_pre_attn_scalar": 16,
+        },
+        "gemma3_text": {
+            "head_dim": 16,
+            "sliding_window": max_positions,
+            "final_logit_softcapping": 30.0,
+            "query_pre_attn_scalar": 16,
+        },
+        "phi3": {"sliding_window": None},
+    }
+    config = transformers.AutoConfig.for_model(architecture, **common, **quirks[architecture])
     torch.manual_seed(seed)
-    model = LlamaForCausalLM(config).to(getattr(torch, dtype)).eval()
+    model = transformers.AutoModelForCausalLM.from_config(config)
+    model = model.to(getattr(torch, dtype)).eval()
     model.generation_config.eos_token_id = 2
     model.generation_config.pad_token_id = 0
     return model
