@@ -39,3 +39,7 @@ class EngineShutdown(EngineError):
 
 class ModelLoadError(EngineError):
     """The configured model could not be found or loaded; the message says how to fix it."""
+
+
+class EngineUnreachable(EngineError):
+    """A remote engine (ENGINE_URL) could not be reached or refused the request."""
