@@ -145,10 +145,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--peer",
-        choices=["llama-cpp", "hf-cb"],
+        choices=["llama-cpp", "hf-cb", "openai"],
         action="append",
         default=[],
-        help="also measure llama.cpp or transformers' continuous batching",
+        help="also measure llama.cpp, transformers' continuous batching, or the remote path",
+    )
+    parser.add_argument(
+        "--engine-url",
+        default=None,
+        help="with --peer openai: the server; omitted, a llama.cpp server is started here",
     )
     parser.add_argument(
         "--tokenizer",
@@ -274,6 +279,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         report["peer"] = "llama-cpp-python, one request at a time"
         report["peer_tok_s"] = round(peer, 1)
         report["vs_peer"] = round(default["tok_s"] / peer, 2)
+    if "openai" in args.peer:
+        from engine.remote.bench import openai_peer
+
+        report.update(
+            openai_peer(
+                settings, args.engine_url, conversations, n, threads, report.get("peer_tok_s")
+            )
+        )
+        if report.get("openai_concurrent_tok_s"):
+            report["vs_openai"] = round(default["tok_s"] / report["openai_concurrent_tok_s"], 2)
     if "hf-cb" in args.peer:
         from engine.model.peers import hf_continuous_batching_tok_s
 

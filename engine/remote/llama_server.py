@@ -56,6 +56,7 @@ class LlamaServer:
         self.log = Path(tempfile.mkstemp(prefix="llama-server-", suffix=".log")[1])
         command = [
             sys.executable,
+            "-u",  # unbuffered: its log shows what it did as it happens
             "-m",
             "llama_cpp.server",
             "--model",
