@@ -22,10 +22,6 @@ from engine.types import ChatMessage, Completion, EngineStats, FinishReason, Sam
 def start_engine(settings: object) -> Engine:
     """The configured engine: a RemoteEngine when ENGINE_URL is set (only its tokenizer is
     loaded, no torch), else the model loaded in this process (imports torch)."""
-    if getattr(settings, "engine_url", None):
-        from engine.remote.startup import start_remote_engine
-
-        return start_remote_engine(settings)  # type: ignore[return-value]  # same contract
     from engine.startup import start_engine as _start
 
     return _start(settings)

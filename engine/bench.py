@@ -282,11 +282,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if "openai" in args.peer:
         from engine.remote.bench import openai_peer
 
-        report.update(
-            openai_peer(
-                settings, args.engine_url, conversations, n, threads, report.get("peer_tok_s")
-            )
-        )
+        report.update(openai_peer(settings, args.engine_url, conversations, n, threads))
         if report.get("openai_concurrent_tok_s"):
             report["vs_openai"] = round(default["tok_s"] / report["openai_concurrent_tok_s"], 2)
     if "hf-cb" in args.peer:

@@ -2,9 +2,10 @@
 
 On the bench's prompts: through RemoteEngine one request at a time and all at once, against
 the server at URL, or, without one, a llama-cpp-python server this starts on the packaged
-GGUF on a loopback port. The HTTP path's cost per token is the difference between that server
-one request at a time and the same llama.cpp in this process (its Python API), on the same
-GGUF, prompts, thread count and token budget.
+GGUF on a loopback port. In that case the HTTP path's cost per token is measured too: each
+prompt goes through the server and then through the same llama.cpp in this process (its
+Python API), same GGUF, threads, context, greedy, same token budget, interleaved so that a
+noisy machine slows both alike; the outputs are compared text for text.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import Any, cast
 
 from engine.types import SamplingParams
 
+CONTEXT = 4096
+
 
 def openai_peer(
     settings: Any,
@@ -22,7 +25,6 @@ def openai_peer(
     conversations: Sequence[Any],
     new_tokens: int,
     threads: int,
-    in_process_llama_tok_s: float | None,
 ) -> dict[str, Any]:
     from engine.bench import run_engine
     from engine.remote.llama_server import LlamaServer, missing_reason
@@ -35,39 +37,57 @@ def openai_peer(
         reason = missing_reason()
         if reason:
             return {"openai_error": reason}
-        server = LlamaServer(default_gguf_path(), threads=threads).wait_ready()
+        server = LlamaServer(default_gguf_path(), threads=threads, context=CONTEXT).wait_ready()
         engine_url = server.url
-        report["openai_server"] = f"llama_cpp.server (started here, {threads} threads)"
+        report["openai_server"] = f"llama_cpp.server started here ({threads} threads)"
     try:
         engine = start_remote_engine(settings.model_copy(update={"engine_url": engine_url}))
         report["openai_model"] = engine.info.name
         params = SamplingParams(max_new_tokens=new_tokens, temperature=0.0, ignore_eos=True)
         engine.generate(conversations[0], SamplingParams(max_new_tokens=4))  # warm-up
-        started, tokens, reasons = time.perf_counter(), 0, set()
+        local = _in_process_llama(str(default_gguf_path()), threads) if server else None
+        bias = {str(t): -100.0 for t in engine.chat.stop_token_ids}
+        remote_s = local_s = 0.0
+        same = 0
+        reasons: set[str] = set()
         for conversation in conversations:
+            started = time.perf_counter()
             result = engine.generate(conversation, params)
-            tokens += result.output_tokens
+            remote_s += time.perf_counter() - started
             reasons.add(result.finish_reason.value)
-        sequential_tok_s = tokens / (time.perf_counter() - started)
+            if local is not None:
+                started = time.perf_counter()
+                out = local.create_chat_completion(
+                    conversation, max_tokens=new_tokens, temperature=0.0, logit_bias=bias
+                )
+                local_s += time.perf_counter() - started
+                same += out["choices"][0]["message"]["content"] == result.text
         together = run_engine(cast(Any, engine), conversations, params)  # same contract
         engine.shutdown()
     finally:
         if server is not None:
             server.stop()
+    tokens = new_tokens * len(conversations)  # exactly the budget: end of turn is masked
     report["openai_finish_reasons"] = sorted(reasons)
-    report["openai_sequential_tok_s"] = round(sequential_tok_s, 1)
+    report["openai_sequential_tok_s"] = round(tokens / remote_s, 1)
     report["openai_concurrent_tok_s"] = round(together["tok_s"], 1)
     report["openai_ttft_p50_s"] = round(together["ttft_p50_s"], 3)
     report["openai_ttft_p95_s"] = round(together["ttft_p95_s"], 3)
-    if in_process_llama_tok_s is None and server is not None:
-        from engine.model.peers import llama_cpp_tok_s
-
-        in_process_llama_tok_s = llama_cpp_tok_s(
-            str(default_gguf_path()), conversations, new_tokens, threads
-        )
-    if in_process_llama_tok_s:
-        report["llama_cpp_in_process_tok_s"] = round(in_process_llama_tok_s, 1)
-        report["http_vs_in_process"] = round(sequential_tok_s / in_process_llama_tok_s, 3)
-        overhead_ms = 1000 * (1 / sequential_tok_s - 1 / in_process_llama_tok_s)
-        report["http_overhead_ms_per_token"] = round(overhead_ms, 3)
+    if local is not None:
+        report["llama_cpp_in_process_tok_s"] = round(tokens / local_s, 1)
+        report["http_vs_in_process"] = round(local_s / remote_s, 3)
+        report["http_overhead_ms_per_token"] = round(1000 * (remote_s - local_s) / tokens, 3)
+        report["openai_same_text_as_in_process"] = f"{same}/{len(conversations)}"
     return report
+
+
+def _in_process_llama(gguf_path: str, threads: int) -> Any:
+    from llama_cpp import Llama  # loaded with its defaults, as the server loads it
+
+    return Llama(
+        model_path=gguf_path,
+        n_ctx=CONTEXT,
+        n_threads=threads,
+        n_threads_batch=threads,
+        verbose=False,
+    )

@@ -31,7 +31,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from httpx_sse import SSEError, aconnect_sse
@@ -262,7 +262,9 @@ class RemoteEngine:
         deadline = None if timeout is None else time.monotonic() + timeout
         for handle in in_flight:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            handle._done.wait(left)
+            if not handle._done.wait(left):  # out of time: no handle is left unresolved
+                self.cancel(handle)
+                handle._done.wait(5)
         asyncio.run_coroutine_threadsafe(self._client.aclose(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
@@ -366,6 +368,14 @@ class RemoteEngine:
                 self._tokens_generated += completion.output_tokens
                 self._prompt_tokens += completion.prompt_tokens
         handle._complete(completion)
+
+
+if TYPE_CHECKING:  # mypy checks that both engines keep the contract callers are typed by
+    from engine.engine import Engine
+    from engine.protocol import GenerationEngine
+
+    def _conforms(remote: RemoteEngine, local: Engine) -> list[GenerationEngine]:
+        return [remote, local]
 
 
 def _cancel_task(handle: RemoteHandle) -> None:
