@@ -57,7 +57,7 @@ BUSY_STATUSES = frozenset({429, 503})
 class RemoteConfig:
     url: str  # the server's base URL, without /v1
     model: str
-    api_key: str | None = None
+    api_key: str | None = field(default=None, repr=False)  # never in a log line
     timeout_s: float = 60.0  # connect, and the longest gap between two chunks
     max_running: int = 16  # requests in flight at once (ENGINE_MAX_CONCURRENCY)
     max_queue: int = 0  # nothing waits here: the server queues

@@ -16,7 +16,7 @@ from engine.remote import RemoteEngine
 from engine.remote.llama_server import LlamaServer
 from slackemu import Sandbox
 from tests.bot.conftest import bot_settings
-from tests.bot.helpers import answer_text, bot_replies, shown_text
+from tests.bot.helpers import answer_text, answers, bot_replies, find_element, shown_text
 from tests.engine.fake_openai import FakeOpenAI
 
 
@@ -81,3 +81,28 @@ def test_a_dropped_stream_keeps_the_text_and_says_it_was_cut_short(
     everything = str(workspace.thread("support", ts))
     for leak in ("RemoteProtocolError", "Traceback", "connection lost"):
         assert leak not in everything
+
+
+def test_the_stop_button_closes_the_remote_stream(workspace: Sandbox, remote_bot, fake) -> None:
+    fake.mode = "endless"  # a few words, then it would go on until the deadline
+    bot = remote_bot(workspace, fake.url, stream_mode="update", stream_update_interval_s=0.3)
+    ts = workspace.mention("ada", "support", "tell me everything")
+    message = workspace.wait_for(
+        lambda: next(
+            (
+                m
+                for m in answers(workspace, "support", ts)
+                if find_element(m, "deskhand_stop") and "Hello" in str(m["blocks"])
+            ),
+            None,
+        ),
+        timeout=20,
+    )
+    button = find_element(message, "deskhand_stop")
+    assert button is not None
+    workspace.click("ada", "support", message["ts"], "deskhand_stop", value=button["value"])
+    workspace.wait_for(lambda: bot.services.engine.stats().running == 0 or None, timeout=5)
+    workspace.wait_for(lambda: fake.requests[0].client_left or None, timeout=5)  # it hung up
+    reply = workspace.wait_for_reply("support", ts, timeout=20)
+    assert "Stopped." in str(reply["blocks"])
+    assert answer_text(workspace, "support", ts).startswith("Hello there")
