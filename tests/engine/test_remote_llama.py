@@ -118,3 +118,16 @@ def test_killing_the_server_mid_stream_ends_the_answer_with_error(
         assert result.text == shown and shown
     finally:
         engine.shutdown()
+
+
+def test_our_prompt_count_is_the_servers(engine: RemoteEngine, llama_server: LlamaServer) -> None:
+    """The tokenizer alone counts what the server counts (so trimming is exact)."""
+    import httpx
+
+    conversation = [
+        {"role": "system", "content": "You are Deskhand, a support assistant."},
+        {"role": "user", "content": "My order arrived damaged — the wheel is bent. 🚲 What now?"},
+    ]
+    body = {"messages": conversation, "max_tokens": 1}
+    usage = httpx.post(f"{llama_server.url}/v1/chat/completions", json=body, timeout=60).json()
+    assert usage["usage"]["prompt_tokens"] == engine.count_tokens(conversation)  # type: ignore[arg-type]
