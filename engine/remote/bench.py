@@ -17,6 +17,9 @@ from typing import Any, cast
 from engine.types import SamplingParams
 
 CONTEXT = 4096
+# llama_cpp.server applies repeat_penalty=1.1 to requests that do not set one (OpenAI's API
+# has no such field); its Python API defaults to 1.0. The in-process run uses the server's.
+SERVER_REPEAT_PENALTY = 1.1
 
 
 def openai_peer(
@@ -46,6 +49,13 @@ def openai_peer(
         params = SamplingParams(max_new_tokens=new_tokens, temperature=0.0, ignore_eos=True)
         engine.generate(conversations[0], SamplingParams(max_new_tokens=4))  # warm-up
         local = _in_process_llama(str(default_gguf_path()), threads) if server else None
+        if local is not None:  # the same warm-up: llama.cpp reuses the previous prompt's
+            local.create_chat_completion(  # prefix, and results depend on that history
+                conversations[0],
+                max_tokens=4,
+                temperature=0.0,
+                repeat_penalty=SERVER_REPEAT_PENALTY,
+            )
         bias = {str(t): -100.0 for t in engine.chat.stop_token_ids}
         remote_s = local_s = 0.0
         same = 0
@@ -58,7 +68,11 @@ def openai_peer(
             if local is not None:
                 started = time.perf_counter()
                 out = local.create_chat_completion(
-                    conversation, max_tokens=new_tokens, temperature=0.0, logit_bias=bias
+                    conversation,
+                    max_tokens=new_tokens,
+                    temperature=0.0,
+                    logit_bias=bias,
+                    repeat_penalty=SERVER_REPEAT_PENALTY,
                 )
                 local_s += time.perf_counter() - started
                 same += out["choices"][0]["message"]["content"] == result.text

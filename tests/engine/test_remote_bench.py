@@ -17,7 +17,7 @@ def test_the_openai_peer_reports_throughput_overhead_and_identical_text() -> Non
     if reason := missing_reason():
         pytest.skip(reason)
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    report = openai_peer(settings, None, build_prompts(3), new_tokens=6, threads=1)
+    report = openai_peer(settings, None, build_prompts(3), new_tokens=40, threads=1)
     assert report["openai_server"].startswith("llama_cpp.server")
     assert report["openai_finish_reasons"] == ["length"]  # exactly the budget
     assert report["openai_sequential_tok_s"] > 0 and report["openai_concurrent_tok_s"] > 0
