@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from deskhand.settings import SettingsError, load_settings
+from engine.errors import EngineUnreachable, ModelLoadError
 
 
 def _chat(args: argparse.Namespace) -> int:
@@ -124,6 +125,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except SettingsError as err:
+        print(f"deskhand: {err}", file=sys.stderr)
+        return 2
+    except (EngineUnreachable, ModelLoadError) as err:  # e.g. ENGINE_URL is not answering
         print(f"deskhand: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

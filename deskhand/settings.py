@@ -60,6 +60,14 @@ class Settings(BaseSettings):
         60.0, gt=0, description="a model step running longer marks the engine unhealthy"
     )
 
+    # --- remote engine (an OpenAI-compatible server instead of the in-process model) ---------
+    engine_url: str | None = Field(None, description="unset = the in-process engine")
+    engine_api_key: SecretStr | None = None
+    engine_model: str = Field("", description="empty = the first model /v1/models lists")
+    engine_tokenizer: str = Field("", description="HF dir or hub id; empty = the packaged one")
+    engine_timeout_s: float = Field(60.0, gt=0, description="connect and between-chunk timeout")
+    engine_max_concurrency: int = Field(16, ge=1, description="requests sent to it at once")
+
     # --- slack --------------------------------------------------------------------------
     slack_bot_token: SecretStr | None = None
     slack_app_token: SecretStr | None = None
@@ -138,6 +146,15 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("engine_url")
+    @classmethod
+    def _engine_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL, e.g. http://gpu-box:8000/v1")
+        return value.strip().rstrip("/")
 
     @field_validator("slash_command")
     @classmethod

@@ -1,7 +1,9 @@
 """Deskhand's generation engine: one resident model, many conversations batched together.
 
 Public surface: `Engine` (submit / cancel / count_tokens / stats / shutdown), its value
-types and errors, and `start_engine(settings)` to load the configured model.
+types and errors, and `start_engine(settings)` to start the configured one: the model in
+this process, or `engine.remote.RemoteEngine` over an OpenAI-compatible server when
+ENGINE_URL is set. Both satisfy `engine.protocol.GenerationEngine`.
 """
 
 from engine.engine import Engine, EngineConfig, RequestHandle
@@ -11,6 +13,7 @@ from engine.errors import (
     EngineError,
     EngineOverloaded,
     EngineShutdown,
+    EngineUnreachable,
     ModelLoadError,
     OutOfDeviceMemory,
     PromptTooLong,
@@ -20,7 +23,8 @@ from engine.types import ChatMessage, Completion, EngineStats, FinishReason, Sam
 
 
 def start_engine(settings: object) -> Engine:
-    """Load the configured model and start the engine (imports torch)."""
+    """The configured engine: a RemoteEngine when ENGINE_URL is set (only its tokenizer is
+    loaded, no torch), else the model loaded in this process (imports torch)."""
     from engine.startup import start_engine as _start
 
     return _start(settings)
@@ -37,6 +41,7 @@ __all__ = [
     "EngineOverloaded",
     "EngineShutdown",
     "EngineStats",
+    "EngineUnreachable",
     "FinishReason",
     "ModelLoadError",
     "OutOfDeviceMemory",

@@ -151,10 +151,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--peer",
-        choices=["llama-cpp", "hf-cb"],
+        choices=["llama-cpp", "hf-cb", "openai"],
         action="append",
         default=[],
-        help="also measure llama.cpp or transformers' continuous batching",
+        help="also measure llama.cpp, transformers' continuous batching, or the remote path",
+    )
+    parser.add_argument(
+        "--engine-url",
+        default=None,
+        help="with --peer openai: the server; omitted, a llama.cpp server is started here",
     )
     parser.add_argument(
         "--quantize",
@@ -308,6 +313,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         report["vs_peer"] = round(default["tok_s"] / peer, 2)
         for key in [k for k in report if k.startswith("c") and k.endswith("_tok_s")]:
             report[f"vs_peer_{key.removesuffix('_tok_s')}"] = round(report[key] / peer, 2)
+    if "openai" in args.peer:
+        from engine.remote.bench import openai_peer
+
+        report.update(openai_peer(settings, args.engine_url, conversations, n, threads))
+        if report.get("openai_concurrent_tok_s"):
+            report["vs_openai"] = round(default["tok_s"] / report["openai_concurrent_tok_s"], 2)
     if "hf-cb" in args.peer:
         from engine.testing.peers import hf_continuous_batching_tok_s
 

@@ -51,3 +51,7 @@ class DeviceFailure(EngineError):
 
 class UnsupportedModel(ModelLoadError):
     """The model's architecture or configuration is one the engine cannot run exactly."""
+
+
+class EngineUnreachable(EngineError):
+    """A remote engine (ENGINE_URL) could not be reached or refused the request."""

@@ -15,7 +15,12 @@ logger = logging.getLogger(__name__)
 
 
 def start_engine(settings: Any) -> Engine:
-    """Load settings.model and return a started Engine (the model stays resident)."""
+    """Load settings.model and return a started Engine (the model stays resident); with
+    ENGINE_URL set, a RemoteEngine over that server instead (the same contract, no torch)."""
+    if getattr(settings, "engine_url", None):
+        from engine.remote.startup import start_remote_engine
+
+        return start_remote_engine(settings)  # type: ignore[return-value]
     from engine.model.loader import (
         choose_device,
         choose_dtype,

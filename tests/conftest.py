@@ -1,5 +1,6 @@
 """Shared pytest configuration: GPU tests skip themselves where there is no CUDA device; the
-store's backends (`store_url`: SQLite and a throw-away PostgreSQL cluster)."""
+store's backends (`store_url`: SQLite and a throw-away PostgreSQL cluster); the llama.cpp
+server fixtures (a real OpenAI-compatible server) for remote-engine tests."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from engine.remote.llama_server import LlamaServer, missing_reason
+from engine.remote.tokenizer import default_gguf_path
 from store.testing import PostgresCluster, PostgresUnavailable
 
 pytest_plugins = ["slackemu.pytest_plugin"]  # the `sandbox` and `make_sandbox` fixtures
@@ -76,3 +79,34 @@ def fresh_postgres_database(base_url: str, hint: str) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+# --- a real OpenAI-compatible server (remote engine tests) --------------------------------
+
+
+def _start_llama_server() -> LlamaServer:
+    """llama-cpp-python's server on the packaged GGUF, ready; skips saying how to get it."""
+    reason = missing_reason()
+    if reason:
+        pytest.skip(reason)
+    server = LlamaServer(default_gguf_path())
+    try:
+        return server.wait_ready()
+    except RuntimeError as err:
+        pytest.skip(f"llama_cpp.server did not start: {err}")
+
+
+@pytest.fixture(scope="session")
+def llama_server() -> Iterator[LlamaServer]:
+    """One `python -m llama_cpp.server` for the session (an engine.remote.LlamaServer)."""
+    server = _start_llama_server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def own_llama_server() -> Iterator[LlamaServer]:
+    """A server of this test's own (to kill it, say); stopped afterwards."""
+    server = _start_llama_server()
+    yield server
+    server.stop()
