@@ -208,7 +208,16 @@ class Engine:
     def _count_finished(self, seq: Sequence) -> None:
         with self._finished_lock:
             self._finished += 1
-        logger.debug("request %d finished: %s", seq.id, seq.completion)
+        done = seq.completion
+        if done is not None:  # counts only: the text is the user's business, not the log's
+            logger.debug(
+                "request %d finished: %s, %d+%d tokens, %.3f s",
+                seq.id,
+                done.finish_reason.value,
+                done.prompt_tokens,
+                done.output_tokens,
+                done.total_s,
+            )
 
     # -- the engine thread -------------------------------------------------------------------
 
