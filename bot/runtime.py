@@ -121,7 +121,10 @@ def start_bot(
     if resolved == "socket":
         app_token = secret(settings.slack_app_token)
         assert app_token is not None
-        running.socket_mode = AckFirstSocketMode(app, app_token, settings.slack_api_url)
+        services.acks.confirmed_by_transport = True
+        running.socket_mode = AckFirstSocketMode(
+            app, app_token, settings.slack_api_url, on_sent=services.acks.sent
+        )
         running.socket_mode.connect()
     else:
         running.http_server = BotHttpServer(

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from slack_sdk import WebClient
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.acks import AckReceipts
 from bot.answerers import Answerer
 from bot.budgets import Budgets
 from bot.context import ConversationReader, UserDirectory
@@ -73,6 +74,7 @@ class BotServices:
     budgets: Budgets  # daily limits checked at admission (cost branch)
     pacer: ChannelPacer = field(default_factory=ChannelPacer)
     shares: ShareBox = field(default_factory=ShareBox)
+    acks: AckReceipts = field(default_factory=AckReceipts)  # slash-command acks sent
     handoffs: DurableHandoffs = field(init=False)
     # The start of an answer (status, reading the thread, building and tokenizing the prompt)
     # is CPU work; a burst of questions takes turns here instead of competing, 200 threads at

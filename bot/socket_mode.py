@@ -11,6 +11,7 @@ import asyncio
 import logging
 import threading
 import time
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -32,8 +33,16 @@ CLOSE_TIMEOUT_S = 10.0
 class AckFirstSocketMode:
     """connect() once; close() to stop. Reconnects on Slack's `disconnect` (slack_sdk)."""
 
-    def __init__(self, app: App, app_token: str, api_url: str) -> None:
+    def __init__(
+        self,
+        app: App,
+        app_token: str,
+        api_url: str,
+        *,
+        on_sent: Callable[[Mapping[str, Any] | None], None] | None = None,
+    ) -> None:
         self.app = app
+        self.on_sent = on_sent  # told after a command's or click's ack has gone out
         self.app_token = app_token
         self.api_url = api_url if api_url.endswith("/") else api_url + "/"
         self.client: SocketModeClient | None = None
@@ -81,6 +90,8 @@ class AckFirstSocketMode:
         started = time.time()
         response = await self._loop.run_in_executor(self._dispatch, run_bolt_app, self.app, req)
         await send_async_response(client, req, response, started)
+        if self.on_sent is not None:
+            self.on_sent(req.payload)
 
     def _dispatch_event(self, req: SocketModeRequest) -> None:
         try:

@@ -58,6 +58,8 @@ def handle_ask_command(ack: Ack, command: dict[str, Any], *, bot: BotServices) -
         ephemeral=ephemeral,
         ack_shown=ephemeral,
     )
+    trigger_id = str(command.get("trigger_id") or "")
+    bot.acks.watch(trigger_id, job.acked)  # before the job can start
     refusal = admit(job, bot, partial(run_command_job, bot=bot))
     if refusal is not None:
         ack(text=refusal.text) if refusal.text else ack()
@@ -66,7 +68,7 @@ def handle_ask_command(ack: Ack, command: dict[str, Any], *, bot: BotServices) -
         ack(text=THINKING_ACK)
     else:
         ack()
-    job.acked.set()
+    bot.acks.acked(trigger_id, job.acked)
 
 
 def usage_reply(bot: BotServices, user_id: str) -> str:
