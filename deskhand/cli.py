@@ -55,6 +55,12 @@ def _kb(args: argparse.Namespace) -> int:
     return kb_main(args.kb_args, load_settings())
 
 
+def _ask(args: argparse.Namespace) -> int:
+    from kb.cli import ask_main
+
+    return ask_main(args.ask_args, load_settings())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="deskhand", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -85,6 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("kb", help="knowledge base: ingest, eval, report", add_help=False)
     p.set_defaults(func=_kb, passthrough="kb_args")
+    p = sub.add_parser(
+        "ask", help="route and answer one question, as the bot would", add_help=False
+    )
+    p.set_defaults(func=_ask, passthrough="ask_args")
     return parser
 
 

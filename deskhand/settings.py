@@ -80,6 +80,11 @@ class Settings(BaseSettings):
     kb_hedge_min_score: float = Field(0.40, description="below: plain don't-know + hand-off")
     kb_max_new_tokens: int = Field(48, ge=8, description="the model writes one sentence")
 
+    # --- answer routing (kb branch) -------------------------------------------------------
+    channel_modes: str = Field(
+        "", description="C123=kb,C456=assistant,dm=auto,default=auto (auto when a KB is loaded)"
+    )
+
     # --- local slack workspace ------------------------------------------------------------
     sandbox_host: str = "127.0.0.1"
     sandbox_port: int = Field(8765, ge=0, le=65535)
