@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kb.abstractive import build_cited_messages, cited_passages
 from kb.answer import draft_lead_in, finalize_answer
 from kb.channels import parse_channel_sets, sets_for_channel
 from kb.checks import (
@@ -138,7 +139,13 @@ class SupportDesk:
         by_id = {p.id: p for p in passages}
         plan_quotes = [Quote(e.text, by_id[e.hit.passage.id], e.score) for e in chosen]
         # 4) The prompt, only when the model has something to do.
-        messages = build_messages(standalone, lang, plan_quotes) if tier == "answer" else []
+        style = s.kb_answer_style if tier == "answer" else "quotes"
+        messages: list[dict[str, str]] = []
+        if style == "abstractive":
+            cited = cited_passages(plan_quotes, passages)
+            messages = build_cited_messages(standalone, lang, cited)
+        elif tier == "answer":
+            messages = build_messages(standalone, lang, plan_quotes)
         return AnswerPlan(
             question,
             standalone,
@@ -152,6 +159,7 @@ class SupportDesk:
             list({p.doc: p.source for p in passages}.values()),
             time.perf_counter() - started,
             notes,
+            style,
         )
 
     def draft(self, plan: AnswerPlan, generated_so_far: str) -> str:
