@@ -28,6 +28,7 @@ from kb.feedback import AnswerRecord, FeedbackStore, GapRow
 from kb.ingest import IngestReport, ingest_dir
 from kb.prompt import build_messages, template
 from kb.retrieval import Hit, Retriever
+from kb.rewrite import model_standalone
 from kb.route import ChannelModes, Mode, RouteDecision, on_topic, smalltalk_kind, smalltalk_reply
 from kb.standalone import make_standalone
 from kb.store import IndexStore
@@ -105,6 +106,8 @@ class SupportDesk:
         # 1) Language of the reply, and a question that stands without the thread.
         lang = detect_lang(question)
         standalone = make_standalone(question, history or [], self._is_name)
+        if history and s.kb_standalone == "model" and self.engine is not None:
+            standalone = model_standalone(self.engine, question, history) or standalone
         # 2) Hybrid retrieval in the channel's knowledge sets.
         sets = self.sets_for(channel_id)
         hits = self.retriever.search(standalone, sets=sets, k=s.kb_top_k)
