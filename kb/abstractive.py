@@ -2,8 +2,9 @@
 
 Owns the cited prompt (numbered passages, "answer in the user's language, cite [n]") and the
 sentence check applied both to what is streamed and to the final text: a sentence is kept
-only when every number and code in it, and every name it writes capitalised, appears in the
-passages it cites (all the passages when it cites none) or in the question. Citations become
+only when it cites a passage it was given, does not echo the prompt, and every number and
+code in it, and every name it writes capitalised, appears in the passages it cites or in the
+question. Citations become
 links to the sources. When no sentence survives, the caller falls back to quoted answers.
 Behind KB_ANSWER_STYLE=abstractive; quotes stay the default (see README: measured).
 """
@@ -26,6 +27,9 @@ SYSTEM_PROMPT = (
 )
 _CITE = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 _SENTENCE = re.compile(r"(?<=[.!?。！？])\s+|(?<=[。！？])")
+_ECHO = re.compile(
+    r"›|\b(?:the )?(?:correct )?answer(?: to the question)? is\b|\bquestion\s*:", re.I
+)
 _NAME = re.compile(r"\b[A-Z][a-z]+[A-Za-z]*\b")
 
 
@@ -83,9 +87,11 @@ def _grounded(sentence: str, plan: AnswerPlan, passages: list[Passage]) -> bool:
     if says_dont_know(sentence) or (plan.lang == "zh") != (cjk_ratio(sentence) > 0.3):
         return False
     cited = [int(n) for m in _CITE.finditer(sentence) for n in m.group(1).split(",")]
-    if any(n < 1 or n > len(passages) for n in cited):
-        return False  # a citation to a passage it was not given
-    sources = [passages[n - 1] for n in cited] or passages
+    if not cited or any(n < 1 or n > len(passages) for n in cited):
+        return False  # uncited, or citing a passage it was not given
+    if _ECHO.search(sentence):
+        return False  # the prompt's furniture ("The answer is:", "Title › Heading")
+    sources = [passages[n - 1] for n in cited]
     evidence = " ".join(f"{p.title} {p.heading} {p.text}" for p in sources)
     bare = _CITE.sub("", sentence)
     if ungrounded_facts(bare, f"{evidence} {plan.question}"):
