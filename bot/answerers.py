@@ -1,7 +1,9 @@
 """The seam between Slack and what an answer is made of: prepare → (engine streams) → finalize.
 
 `ChatAnswerer` answers from the conversation alone (system prompt + the trimmed thread);
-`KnowledgeAnswerer` answers through kb's SupportDesk (grounding, sources, abstain, feedback).
+`KnowledgeAnswerer` answers through kb's SupportDesk (grounding, sources, abstain, feedback);
+`RoutingAnswerer` asks the desk where each question goes (kb.route: the channel's mode, small
+talk, on-topic) and hands it to one of those two, or replies to small talk itself.
 `open_answerer` picks one at start-up; the pipeline never knows which one it holds.
 """
 
@@ -9,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.conversation import Conversation, fit_to_window
@@ -97,7 +99,12 @@ class KnowledgeAnswerer:
         self.model_name = model_name
 
     def prepare(self, question: Question, conversation: Conversation) -> Plan:
-        plan = self.desk.prepare(conversation.question, conversation.history, question.channel_id)
+        return self.plan_for(
+            self.desk.prepare(conversation.question, conversation.history, question.channel_id)
+        )
+
+    def plan_for(self, plan: Any) -> Plan:
+        """The pipeline's plan for a desk's AnswerPlan."""
         # The KB reply is composed after generation (quotes, grounding check): while the model
         # writes, the reply shows a checked draft of its lead-in, which the final answer replaces.
         return Plan(
@@ -137,19 +144,87 @@ class KnowledgeAnswerer:
         self.desk.close()
 
 
+@dataclass(frozen=True, slots=True)
+class Routed:
+    """RoutingAnswerer's plan state: where the question went and the inner answerer's state."""
+
+    route: str  # "kb" | "assistant" | "smalltalk"
+    reply: str = ""  # the small-talk reply
+    note: str = ""  # the footer line of an assistant answer
+    inner: Any = None
+
+
+class RoutingAnswerer:
+    """Each question to the KB, the general assistant or a small-talk reply (see kb.route)."""
+
+    name = "kb"
+    keeps_feedback = True
+
+    def __init__(self, knowledge: KnowledgeAnswerer, chat: ChatAnswerer) -> None:
+        self.knowledge = knowledge
+        self.chat = chat
+        self.desk = knowledge.desk
+
+    def prepare(self, question: Question, conversation: Conversation) -> Plan:
+        decision, kb_plan = self.desk.route(
+            conversation.question,
+            conversation.history,
+            question.channel_id,
+            is_dm=question.is_dm,
+        )
+        logger.info(
+            "route %s/%s: %s (%s)",
+            question.channel_id,
+            question.ts,
+            decision.route,
+            decision.reason,
+        )
+        if decision.route == "smalltalk":
+            reply = self.desk.smalltalk_reply(decision.smalltalk, conversation.question)
+            return Plan([], stream=False, max_new_tokens=0, state=Routed("smalltalk", reply))
+        if decision.route == "kb":
+            plan = self.knowledge.plan_for(kb_plan)
+            plan.state = Routed("kb", inner=plan.state)
+            return plan
+        plan = self.chat.prepare(question, conversation)
+        note = self.desk.assistant_note(conversation.question) if decision.mode == "auto" else ""
+        plan.state = Routed("assistant", note=note)
+        return plan
+
+    def finalize(self, question: Question, plan: Plan, completion: Completion | None) -> FinalReply:
+        routed: Routed = plan.state
+        if routed.route == "smalltalk":
+            return FinalReply(text=routed.reply)
+        if routed.route == "kb":
+            return self.knowledge.finalize(question, replace(plan, state=routed.inner), completion)
+        final = self.chat.finalize(question, plan, completion)
+        return replace(final, notes=[*final.notes, routed.note]) if routed.note else final
+
+    def record_feedback(self, answer_ref: str, vote: int, user_id: str) -> bool:
+        if answer_ref.isdigit():
+            return self.knowledge.record_feedback(answer_ref, vote, user_id)
+        return self.chat.record_feedback(answer_ref, vote, user_id)
+
+    def close(self) -> None:
+        self.knowledge.close()
+
+
 def open_answerer(settings: Settings, engine: Engine, desk: Any | None = None) -> Answerer:
-    """The knowledge-base answerer when KB_DIR is set (or a desk is given), else plain chat."""
+    """The routing answerer (KB, assistant or small talk per question) when KB_DIR is set or a
+    desk is given, else plain chat."""
     if desk is None and settings.kb_dir is not None:
         from kb.desk import SupportDesk
 
         desk = SupportDesk.open(settings, engine)
-    if desk is not None:
-        info = getattr(engine, "info", None)
-        return KnowledgeAnswerer(
-            desk,
-            max_new_tokens=settings.kb_max_new_tokens,
-            model_name=str(getattr(info, "name", "model")),
-        )
-    return ChatAnswerer(
+    chat = ChatAnswerer(
         engine, system_prompt=settings.system_prompt, max_new_tokens=settings.max_new_tokens
     )
+    if desk is None:
+        return chat
+    info = getattr(engine, "info", None)
+    knowledge = KnowledgeAnswerer(
+        desk,
+        max_new_tokens=settings.kb_max_new_tokens,
+        model_name=str(getattr(info, "name", "model")),
+    )
+    return RoutingAnswerer(knowledge, chat)

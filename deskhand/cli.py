@@ -74,6 +74,12 @@ def _bench_cost(args: argparse.Namespace) -> int:
     return bench_cost(args.bench_args)
 
 
+def _ask(args: argparse.Namespace) -> int:
+    from kb.cli import ask_main
+
+    return ask_main(args.ask_args, load_settings())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="deskhand", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -110,6 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
         "usage", help="answers, tokens and cost: --since 7d, --json, --csv", add_help=False
     )
     p.set_defaults(func=_usage, passthrough="usage_args")
+    p = sub.add_parser(
+        "ask", help="route and answer one question, as the bot would", add_help=False
+    )
+    p.set_defaults(func=_ask, passthrough="ask_args")
     return parser
 
 

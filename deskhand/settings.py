@@ -103,6 +103,17 @@ class Settings(BaseSettings):
     kb_answer_min_score: float = Field(0.62, description="evidence score for a confident answer")
     kb_hedge_min_score: float = Field(0.40, description="below: plain don't-know + hand-off")
     kb_max_new_tokens: int = Field(48, ge=8, description="the model writes one sentence")
+    kb_standalone: Literal["rules", "model"] = Field(
+        "rules", description="how follow-ups are made standalone for retrieval"
+    )
+    kb_answer_style: Literal["quotes", "abstractive"] = Field(
+        "quotes", description="abstractive: the model's cited words, checked (raise the tokens)"
+    )
+
+    # --- answer routing (kb branch) -------------------------------------------------------
+    channel_modes: str = Field(
+        "", description="C123=kb,C456=assistant,dm=auto,default=auto (auto when a KB is loaded)"
+    )
 
     # --- reliability: HTTP mode limits, logging (rely) -------------------------------------
     http_threads: int = Field(8, ge=1, description="HTTP mode worker threads")

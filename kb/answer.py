@@ -1,17 +1,20 @@
 """Turning a plan and the model's text into the reply the user sees.
 
-Owns the grounding post-check (a model lead-in with a number or code the passages do not
-contain, in the wrong language, or too long is dropped for a fixed lead-in), the verbatim
-quotes that carry the answer, the don't-know / hedge / hand-off replies, and the sources line.
+Owns the grounding post-check of the model's lead-in (one with a number or code the passages
+do not contain, in the wrong language, or too long is dropped for a fixed lead-in), the
+verbatim quotes that carry the answer, the don't-know / hedge / hand-off replies, and the
+sources line. With KB_ANSWER_STYLE=abstractive it composes the cited answer from the
+sentences kb.abstractive kept, or falls back to quotes when none survived.
 """
 
 from __future__ import annotations
 
 import re
 
+from kb.abstractive import checked_sentences, cited_passages, render_cited
 from kb.prompt import says_dont_know, template
 from kb.text import cjk_ratio, tokens, ungrounded_facts
-from kb.types import AnswerPlan, FinalAnswer, Source
+from kb.types import AnswerPlan, FinalAnswer, Passage, Source
 
 MAX_LEAD_IN_CHARS = 240
 META_WORDS = frozenset({"answer", "correct", "question", "fact", "help", "article"})
@@ -30,6 +33,17 @@ def render_sources(sources: list[Source], lang: str = "en") -> str:
     if not seen:
         return ""
     items = [f"[{s.title}]({s.url})" if s.url else s.title for s in seen.values()]
+    sep = "、" if lang == "zh" else ", "
+    colon = "：" if lang == "zh" else ": "
+    return f"_{template(lang, 'sources')}{colon}{sep.join(items)}_"
+
+
+def numbered_sources(passages: list[Passage], lang: str = "en") -> str:
+    """'Sources: [1] [Title](url), [2] Other title': the numbers the citations use."""
+    items = [
+        f"[{n}] [{p.title}]({p.url})" if p.url else f"[{n}] {p.title}"
+        for n, p in enumerate(passages, 1)
+    ]
     sep = "、" if lang == "zh" else ", "
     colon = "：" if lang == "zh" else ": "
     return f"_{template(lang, 'sources')}{colon}{sep.join(items)}_"
@@ -54,6 +68,23 @@ def finalize_answer(plan: AnswerPlan, generated: str, *, handoff_mention: str = 
     if plan.tier == "hedge":
         body = f"{template(lang, 'hedge')}\n{quoted}\n{handoff_line(lang, handoff_mention)}"
         return _with_sources(body, sources, lang, abstained=True, handoff=True, tier="hedge")
+    if plan.style == "abstractive":
+        kept, dropped = checked_sentences(generated, plan, final=True)
+        if kept:  # the model's own words, every sentence checked; else quotes below
+            cited = cited_passages(plan.quotes, plan.passages)
+            line = numbered_sources(cited, lang)
+            body = render_cited(kept, plan)
+            return FinalAnswer(
+                f"{body}\n{line}",
+                body,
+                _dedupe([p.source for p in cited]),
+                False,
+                False,
+                "answer",
+                True,
+                dropped,
+            )
+        generated = ""
     lead, rejected = grounded_lead_in(generated, plan)
     body = f"{lead or template(lang, 'lead_in')}\n{quoted}"
     return _with_sources(
@@ -75,6 +106,8 @@ def draft_lead_in(generated: str, plan: AnswerPlan) -> str:
     contain (and nothing at all once it says it doesn't know or echoes the prompt), so an
     invented value never reaches the screen even for a moment. The finished text still
     goes through grounded_lead_in(), which may replace the draft."""
+    if plan.style == "abstractive":
+        return render_cited(checked_sentences(generated, plan, final=False)[0], plan)
     text = _CITATION.sub("", generated or "").lstrip().lstrip('"')
     first = _SENTENCE.split(text, maxsplit=1)[0]
     if says_dont_know(first) or _PROMPT_ECHO.search(first):

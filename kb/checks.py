@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 
 from kb.standalone import named_phrases
-from kb.text import normalize, tokens
+from kb.text import STOPWORDS, normalize, tokens
 
 _NUM = (
     r"(?:\d+(?:[.,:]\d+)*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
@@ -120,3 +120,61 @@ def _distinctive(phrase: str, *, heading_phrase: bool = False) -> bool:
     if len(words) > 1 or any(ch.isdigit() for ch in phrase):
         return True
     return not heading_phrase and len(phrase) >= 3
+
+
+# --- is the evidence about what was asked? --------------------------------------------------
+
+ABOUT_DENSE = 0.5  # a unit this close to the question is about it, whatever its words
+_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+_INFLECTIONS = ("ing", "ed", "es", "s", "er", "ers", "ly", "d")
+
+
+def unknown_names(
+    question: str, in_kb: Callable[[str], bool], is_word: Callable[[str], bool]
+) -> list[str]:
+    """Words of the question that are neither in the knowledge base nor ordinary words (not
+    whole words in the embedder's vocabulary, even without an inflection): brand and product
+    names it never mentions ("homekit"). Evidence cannot be about them."""
+    found = []
+    for word in _WORD.findall(normalize(question)):
+        if len(word) < 4 or word in STOPWORDS or any(in_kb(t) for t in tokens(word)):
+            continue
+        if not _ordinary(word, is_word):
+            found.append(word)
+    return found
+
+
+def _ordinary(word: str, is_word: Callable[[str], bool]) -> bool:
+    if is_word(word):
+        return True
+    for suffix in _INFLECTIONS:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            base = word[: -len(suffix)]
+            # "binned" -> "bin", "changed" -> "chang" + "e"
+            if (
+                is_word(base)
+                or is_word(base + "e")
+                or (len(base) > 3 and base[-1] == base[-2] and is_word(base[:-1]))
+            ):
+                return True
+    return False
+
+
+def subject_words(question: str, is_name: Callable[[str], bool]) -> set[str]:
+    """What the question asks about, beyond the names in it: its content words less the
+    product, place and plan names (a passage sharing only "France" is not about the
+    capital of France)."""
+    names = {t for p in named_phrases(question, is_name) for t in tokens(p)}
+    return set(tokens(question, drop_stopwords=True)) - names
+
+
+def about_subject(
+    question: str, evidence: str, dense: float, is_name: Callable[[str], bool]
+) -> bool:
+    """True when `evidence` (a unit with its heading and title) is about what the question
+    asks: it shares a subject word, or it is very close in meaning. A question with names
+    only ("Pebblewren W41?") is about its names, which retrieval already matched."""
+    if dense >= ABOUT_DENSE:
+        return True
+    wanted = subject_words(question, is_name)
+    return not wanted or bool(wanted & set(tokens(evidence)))

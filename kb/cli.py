@@ -1,4 +1,4 @@
-"""`deskhand kb ...`: ingest, ask, eval and report from the command line.
+"""`deskhand kb ...` (ingest, ask, eval, report) and `deskhand ask` from the command line.
 
 Owns argument parsing and printing (this is the one kb module that prints). `eval` builds
 a throwaway index and feedback store so it never touches the bot's own files.
@@ -17,6 +17,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kb.route import MODES
+
 if TYPE_CHECKING:
     from deskhand.settings import Settings
 
@@ -29,21 +31,47 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ingest", help="index a directory of Markdown, text and HTML files")
     p.add_argument("dir", type=Path, nargs="?", help="default: KB_DIR")
     p.add_argument("--index", type=Path, help="default: KB_INDEX")
-    p = sub.add_parser("ask", help="answer one question from the index, as the bot would")
-    p.add_argument("question")
-    p.add_argument("--channel", default=None)
-    p.add_argument("--index", type=Path)
-    p.add_argument("--no-model", action="store_true", help="skip the model's lead-in")
+    _ask_arguments(sub.add_parser("ask", help="answer one question, as the bot would"))
     p = sub.add_parser("eval", help="score a question file (sample-kb/questions.jsonl format)")
     p.add_argument("questions", type=Path)
     p.add_argument("--kb", type=Path, required=True, help="knowledge-base directory")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--details", action="store_true", help="also print every item")
+    p.add_argument("--mode", choices=MODES, default=None, help="route as this mode (default auto)")
     p = sub.add_parser("report", help="questions most often unanswered or voted down")
     p.add_argument("--limit", type=int, default=20)
     p.add_argument("--days", type=float, default=None, help="only the last N days")
     p.add_argument("--json", action="store_true")
     return parser
+
+
+def _ask_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    p.add_argument("question")
+    p.add_argument("--kb", type=Path, help="ingest this directory first (default: KB_DIR)")
+    p.add_argument("--channel", default=None, help="answer as in this channel (its mode, sets)")
+    p.add_argument("--mode", choices=MODES, default=None, help="override the channel's mode")
+    p.add_argument("--index", type=Path, help="default: KB_INDEX")
+    p.add_argument("--no-model", action="store_true", help="route and retrieve, generate nothing")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    return p
+
+
+def ask_main(argv: list[str], settings: Settings) -> int:
+    """`deskhand ask "question" [--kb DIR] [--channel C] [--json]`."""
+    parser = _ask_arguments(
+        argparse.ArgumentParser(
+            prog="deskhand ask", description="route and answer one question, as the bot would"
+        )
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        return _ask(args, settings)
+    except (FileNotFoundError, ValueError) as err:
+        print(f"deskhand ask: {err}", file=sys.stderr)
+        return 2
 
 
 def main(argv: list[str], settings: Settings) -> int:
@@ -75,23 +103,30 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    from kb.ask import answer
     from kb.desk import SupportDesk
 
+    index = args.index or settings.kb_index
+    if args.kb is None and settings.kb_dir is None and not Path(index).exists():
+        raise ValueError("no knowledge base: give --kb DIR or set KB_DIR")
     engine = None if args.no_model else _start_engine(settings)
-    desk = SupportDesk.open(settings, engine, index_path=args.index)
-    plan = desk.prepare(args.question, [], args.channel)
-    generated = ""
-    if engine is not None and plan.needs_generation:
-        generated = engine.submit(plan.messages, _params(settings)).result().text
-    final = desk.finalize(plan, generated)
-    print(final.text)
-    print(
-        f"\n[{final.tier}, confidence {plan.confidence:.2f}; standalone: "
-        f"{plan.standalone_question!r}]",
-        file=sys.stderr,
-    )
-    if engine is not None:
-        engine.shutdown()
+    try:
+        desk = SupportDesk.open(settings, engine, index_path=args.index, kb_dir=args.kb)
+        got = answer(desk, engine, args.question, [], args.channel, mode=args.mode)
+        desk.close()
+    finally:
+        if engine is not None:
+            engine.shutdown()
+    if args.json:
+        print(json.dumps(got.as_json(), ensure_ascii=False))
+        return 0
+    print(got.text)
+    plan = got.plan
+    detail = f"route {got.route} ({got.decision.reason})"
+    if got.final is not None and plan is not None:
+        detail += f"; {got.tier}, confidence {plan.confidence:.2f}"
+        detail += f"; standalone: {plan.standalone_question!r}"
+    print(f"\n[{detail}]", file=sys.stderr)
     return 0
 
 
@@ -112,8 +147,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
             kb_dir=args.kb,
             progress=not args.json,
         )
-        params = _params(settings)
-        results = [run_item(desk, engine, item, params) for item in items]
+        results = [run_item(desk, engine, item, args.mode) for item in items]
         desk.close()
     engine.shutdown()
     summary = summarize(results)
@@ -160,12 +194,6 @@ def _start_engine(settings: Settings) -> Any:
     return Engine.from_settings(settings)
 
 
-def _params(settings: Settings) -> Any:
-    from engine import SamplingParams
-
-    return SamplingParams(max_new_tokens=settings.kb_max_new_tokens, temperature=0.0, top_p=1.0)
-
-
 def _model_name(engine: Any) -> str:
     return str(getattr(getattr(engine, "info", None), "name", None) or type(engine).__name__)
 
@@ -175,8 +203,8 @@ def _print_summary(s: dict[str, Any], results: list[Any]) -> None:
         return "-" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
 
     print(f"{s['questions']} on {s['kb']} with {s['model']}")
-    head = ("group", "n", "hit@1", "hit@3", "answer", "abstain", "tiers")
-    print("{:<14}{:>4}{:>8}{:>8}{:>8}{:>9}  {}".format(*head))
+    head = ("group", "n", "hit@1", "hit@3", "answer", "abstain", "offtopic", "tiers")
+    print("{:<14}{:>4}{:>8}{:>8}{:>8}{:>9}{:>9}  {}".format(*head))
     groups = (
         [("all", s)]
         + [(f"kind:{k}", v) for k, v in s["by_kind"].items()]
@@ -186,7 +214,8 @@ def _print_summary(s: dict[str, Any], results: list[Any]) -> None:
         tiers = " ".join(f"{k}={v}" for k, v in sorted(g["tiers"].items()))
         print(
             f"{name:<14}{g['n']:>4}{fmt(g['hit@1']):>8}{fmt(g['hit@3']):>8}"
-            f"{fmt(g['answer_accuracy']):>8}{fmt(g['abstain_accuracy']):>9}  {tiers}"
+            f"{fmt(g['answer_accuracy']):>8}{fmt(g['abstain_accuracy']):>9}"
+            f"{fmt(g['off_topic_accuracy']):>9}  {tiers}"
         )
     lat = s["latency_s"]
     print(
@@ -195,4 +224,5 @@ def _print_summary(s: dict[str, Any], results: list[Any]) -> None:
     )
     for r in results:
         mark = "ok " if r.correct else "BAD"
-        print(f"\n{mark} {r.id} [{r.kind}/{r.lang}, {r.tier}] docs={r.docs[:3]}\n{r.answer}")
+        print(f"\n{mark} {r.id} [{r.kind}/{r.lang}, {r.route}, {r.tier}] docs={r.docs[:3]}")
+        print(r.answer)

@@ -12,18 +12,27 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kb.abstractive import build_cited_messages, cited_passages
 from kb.answer import draft_lead_in, finalize_answer
 from kb.channels import parse_channel_sets, sets_for_channel
-from kb.checks import entities_consistent, expected_types, has_answer_type
+from kb.checks import (
+    about_subject,
+    entities_consistent,
+    expected_types,
+    has_answer_type,
+    unknown_names,
+)
 from kb.embedder import Embedder
 from kb.evidence import Evidence, idf_from_counts, quotes, select_evidence
 from kb.feedback import AnswerRecord, FeedbackStore, GapRow
 from kb.ingest import IngestReport, ingest_dir
-from kb.prompt import build_messages
+from kb.prompt import build_messages, template
 from kb.retrieval import Hit, Retriever
+from kb.rewrite import model_standalone
+from kb.route import ChannelModes, Mode, RouteDecision, on_topic, smalltalk_kind, smalltalk_reply
 from kb.standalone import make_standalone
 from kb.store import IndexStore
-from kb.text import detect_lang, proper_nouns
+from kb.text import cjk_ratio, detect_lang, proper_nouns, tokens
 from kb.types import AnswerPlan, FinalAnswer, Passage, Quote, Tier
 
 if TYPE_CHECKING:
@@ -48,7 +57,9 @@ class SupportDesk:
         self.engine = engine
         self.retriever = Retriever(store, embedder)
         self.bindings = parse_channel_sets(settings.kb_channel_sets)
+        self.modes = ChannelModes.parse(settings.channel_modes)
         self._names: set[str] | None = None  # words the KB writes capitalised (see proper_nouns)
+        self._topic: set[str] | None = None  # words of the KB's titles and headings
 
     @classmethod
     def open(
@@ -76,7 +87,7 @@ class SupportDesk:
 
     def ingest(self, kb_dir: Path, *, progress: bool = False) -> IngestReport:
         report = ingest_dir(kb_dir, self.store, self.embedder, progress=progress)
-        self._names = None
+        self._names = self._topic = None
         return report
 
     def sets_for(self, channel_id: str | None) -> frozenset[str] | None:
@@ -95,6 +106,8 @@ class SupportDesk:
         # 1) Language of the reply, and a question that stands without the thread.
         lang = detect_lang(question)
         standalone = make_standalone(question, history or [], self._is_name)
+        if history and s.kb_standalone == "model" and self.engine is not None:
+            standalone = model_standalone(self.engine, question, history) or standalone
         # 2) Hybrid retrieval in the channel's knowledge sets.
         sets = self.sets_for(channel_id)
         hits = self.retriever.search(standalone, sets=sets, k=s.kb_top_k)
@@ -116,14 +129,26 @@ class SupportDesk:
             if confidence >= s.kb_hedge_min_score
             else "abstain"
         )
-        notes = self._check(standalone, types, chosen) if tier == "answer" else ()
-        if notes:
-            tier = "hedge"
+        notes: tuple[str, ...] = ()
+        if tier != "abstain":
+            chosen = [e for e in chosen if self._about(standalone, e)]
+            notes = self._unanswerable(standalone, chosen)
+            if notes:
+                tier, chosen = "abstain", []
+            elif tier == "answer":
+                notes = self._check(standalone, types, chosen)
+                tier = "hedge" if notes else "answer"
         passages = [_passage(h) for h in hits]
         by_id = {p.id: p for p in passages}
         plan_quotes = [Quote(e.text, by_id[e.hit.passage.id], e.score) for e in chosen]
         # 4) The prompt, only when the model has something to do.
-        messages = build_messages(standalone, lang, plan_quotes) if tier == "answer" else []
+        style = s.kb_answer_style if tier == "answer" else "quotes"
+        messages: list[dict[str, str]] = []
+        if style == "abstractive":
+            cited = cited_passages(plan_quotes, passages)
+            messages = build_cited_messages(standalone, lang, cited)
+        elif tier == "answer":
+            messages = build_messages(standalone, lang, plan_quotes)
         return AnswerPlan(
             question,
             standalone,
@@ -137,6 +162,7 @@ class SupportDesk:
             list({p.doc: p.source for p in passages}.values()),
             time.perf_counter() - started,
             notes,
+            style,
         )
 
     def draft(self, plan: AnswerPlan, generated_so_far: str) -> str:
@@ -187,7 +213,70 @@ class SupportDesk:
         """Questions most often unanswered or voted down: the gaps to fill."""
         return self.feedback.gaps(limit, since)
 
+    # --- routing -------------------------------------------------------------------------
+    def route(
+        self,
+        question: str,
+        history: list[dict[str, str]] | None = None,
+        channel_id: str | None = None,
+        *,
+        is_dm: bool = False,
+        mode: Mode | None = None,
+    ) -> tuple[RouteDecision, AnswerPlan | None]:
+        """Where the question goes (see kb.route), with the KB plan when retrieval ran.
+
+        `mode` overrides the channel's mode (CHANNEL_MODES). Small talk never reaches the
+        KB; in `auto`, a question the KB is not about goes to the general assistant."""
+        mode = mode or self.modes.get(channel_id, is_dm=is_dm)
+        if mode == "assistant":
+            return RouteDecision("assistant", mode, "the channel's mode is assistant"), None
+        kind = smalltalk_kind(question)
+        if kind is not None:
+            return RouteDecision("smalltalk", mode, f"small talk ({kind})", kind), None
+        plan = self.prepare(question, history, channel_id)
+        if mode == "kb":
+            return RouteDecision("kb", mode, "the channel's mode is kb"), plan
+        nearest = max((p.dense for p in plan.passages), default=0.0)
+        words = sorted(set(tokens(plan.standalone_question, drop_stopwords=True)) & self.topic)
+        reason = f"nearest passage {nearest:.2f}, topic words {words or 'none'}"
+        if on_topic(plan.standalone_question, nearest, words):
+            return RouteDecision("kb", mode, f"on-topic: {reason}"), plan
+        return RouteDecision("assistant", mode, f"off-topic: {reason}"), plan
+
+    def smalltalk_reply(self, kind: str | None, question: str) -> str:
+        return smalltalk_reply(kind or "greeting", detect_lang(question))
+
+    def assistant_note(self, question: str) -> str:
+        """The footer line under an answer that did not come from the knowledge base."""
+        return template(detect_lang(question), "not_from_kb")
+
+    @property
+    def topic(self) -> set[str]:
+        """The words of the KB's titles and section headings (stopwords left out)."""
+        if self._topic is None:
+            self._topic = {
+                t for text in self.store.topic_texts() for t in tokens(text, drop_stopwords=True)
+            }
+        return self._topic
+
     # --- helpers -------------------------------------------------------------------------
+    def _about(self, question: str, evidence: Evidence) -> bool:
+        """The unit is about the question's subject, not merely sharing a name with it."""
+        if cjk_ratio(question) > 0.3:
+            return True  # CJK bigrams are too coarse for this; the score decides
+        p = evidence.hit.passage
+        context = f"{evidence.text} {p.heading} {p.title}"
+        return about_subject(question, context, evidence.dense, self._is_name)
+
+    def _unanswerable(self, question: str, chosen: list[Evidence]) -> tuple[str, ...]:
+        """Reasons no passage can answer the question (empty: one may)."""
+        if not chosen:
+            return ("no passage is about the question's subject",)
+        unknown = unknown_names(question, self._in_kb, self.embedder.is_word)
+        if unknown:
+            return (f"the help articles never mention {', '.join(unknown)}",)
+        return ()
+
     def _check(self, question: str, types: set[str], chosen: list[Evidence]) -> tuple[str, ...]:
         """Reasons the best evidence may not answer the question (empty: it may)."""
         notes = []

@@ -1,8 +1,9 @@
 """Reading knowledge-base files (Markdown, plain text, HTML) into titled, sectioned passages.
 
-Owns front matter (`title:`, `url:`), HTML canonical links and `<title>`, Markdown tables
-flattened to one "Column: value" line per row, and the split into passages of a bounded
-size that each keep their document title and heading. Pure: no database, no model.
+Owns front matter (`title:`, `url:`; YAML read by python-frontmatter), HTML canonical links
+and `<title>`, Markdown sections (parsed by markdown-it-py) with tables flattened to one
+"Column: value" line per row, and the split into passages of a bounded size that each keep
+their document title and heading. Pure: no database, no model.
 """
 
 from __future__ import annotations
@@ -11,6 +12,10 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import frontmatter
+import yaml
+from markdown_it import MarkdownIt
 
 from kb.html import html_to_markdown
 
@@ -66,17 +71,12 @@ def parse_document(rel_path: str, raw: bytes) -> Document:
 
 
 def _front_matter(text: str) -> tuple[dict[str, str], str]:
-    if not text.startswith("---\n"):
-        return {}, text
-    end = text.find("\n---", 4)
-    if end < 0:
-        return {}, text
-    meta = {}
-    for line in text[4:end].splitlines():
-        key, sep, value = line.partition(":")
-        if sep and key.strip():
-            meta[key.strip().lower()] = value.strip().strip("\"'")
-    return meta, text[end + 4 :].lstrip("-\n")
+    """YAML front matter (python-frontmatter, safe loader) as lowercased keys -> strings."""
+    try:
+        meta, body = frontmatter.parse(text)
+    except yaml.YAMLError as err:
+        raise ValueError(f"bad front matter: {err}") from None
+    return {str(k).lower(): str(v).strip() for k, v in meta.items() if v is not None}, body
 
 
 def _text_to_markdown(text: str) -> str:
@@ -91,39 +91,59 @@ def _title_from_path(rel_path: str) -> str:
     return Path(rel_path).stem.replace("-", " ").replace("_", " ").strip().capitalize()
 
 
-_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
-_TABLE_RULE = re.compile(r"^\|?\s*:?-{2,}")
+_MD = MarkdownIt("commonmark", {"html": False}).enable("table")
 
 
 def _sections(body: str) -> tuple[str, list[tuple[str, list[str]]]]:
-    """Split Markdown into (heading, lines) sections; the first level-1 heading is the title."""
+    """Split Markdown (parsed by markdown-it-py) into (heading, lines) sections: one line per
+    paragraph, list item or table row, with a blank line after each paragraph. The first
+    level-1 heading is the title; deeper headings become "Parent › Child" paths."""
     title = ""
     sections: list[tuple[str, list[str]]] = [("", [])]
-    table_header: list[str] | None = None
-    path: dict[int, str] = {}  # heading level -> text, for "Parent › Child" headings
-    for raw_line in body.split("\n"):
-        line = raw_line.rstrip()
-        m = _HEADING.match(line)
-        if m:
-            table_header = None
-            level, text = len(m.group(1)), _strip_inline(m.group(2))
+    path: dict[int, str] = {}  # heading level -> text
+    tokens = _MD.parse(body)
+    markers: list[str] = []  # the list we are in: "-" or the next number
+    header: list[str] = []  # the table's column names
+    row: list[str] | None = None
+    for n, tok in enumerate(tokens):
+        lines = sections[-1][1]
+        if tok.type == "heading_open":
+            level, text = int(tok.tag[1]), _strip_inline(tokens[n + 1].content)
             if level == 1 and not title:
                 title = text
                 continue
             path = {lv: t for lv, t in path.items() if lv < level} | {level: text}
             sections.append((" › ".join(t for _, t in sorted(path.items())), []))
-            continue
-        if line.lstrip().startswith("|"):
-            cells = [_strip_inline(c) for c in line.strip().strip("|").split("|")]
-            if _TABLE_RULE.match(line.strip()):
-                continue
-            if table_header is None:
-                table_header = cells
-                continue
-            line = _table_row(table_header, cells)
-        else:
-            table_header = None
-        sections[-1][1].append(line)
+        elif tok.type in ("bullet_list_open", "ordered_list_open"):
+            markers.append(
+                "-" if tok.type == "bullet_list_open" else str(tok.attrGet("start") or 1)
+            )
+        elif tok.type in ("bullet_list_close", "ordered_list_close"):
+            markers.pop()
+            lines.append("")
+        elif tok.type == "inline" and tokens[n - 1].type == "paragraph_open":
+            text = " ".join(line.strip() for line in tok.content.splitlines())
+            if tokens[n - 1].hidden and markers:  # a list item's own text
+                marker = markers[-1]
+                lines.append(f"- {text}" if marker == "-" else f"{marker}. {text}")
+                if marker != "-":
+                    markers[-1] = str(int(marker) + 1)
+            else:
+                lines.extend([text, ""])
+        elif tok.type in ("fence", "code_block"):
+            lines.extend([*tok.content.rstrip("\n").splitlines(), ""])
+        elif tok.type == "tr_open":
+            row = []
+        elif tok.type == "inline" and row is not None:
+            row.append(_strip_inline(tok.content))
+        elif tok.type == "tr_close" and row is not None:
+            if tokens[n - 1].type == "th_close":
+                header = row
+            else:
+                lines.append(_table_row(header, row))
+            row = None
+        elif tok.type == "table_close":
+            lines.append("")
     return title, [(h, ls) for h, ls in sections if any(x.strip() for x in ls)]
 
 

@@ -48,6 +48,7 @@ class Embedder:
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
+        self._words = frozenset(w for w in self._tokenizer.get_vocab() if w.isalpha())
         logger.info("embedder ready: %s (%.1f s)", self.model_dir, time.perf_counter() - started)
 
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
@@ -68,6 +69,11 @@ class Embedder:
                     out[i] = vec
                     self._remember(texts[i], vec)
         return out
+
+    def is_word(self, word: str) -> bool:
+        """Whether `word` is a whole word of the model's vocabulary (an ordinary English word,
+        not a name split into pieces)."""
+        return word.lower() in self._words
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
         torch = self._torch

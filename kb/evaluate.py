@@ -2,8 +2,13 @@
 
 Owns the question-file format (that of sample-kb/questions.jsonl), the metrics (retrieval
 hit@1/hit@3 by document, answer accuracy by `must_include`, abstain accuracy on unanswerable
-items, latency) and their breakdown by kind and language. Every item goes through exactly
-desk.prepare -> engine.submit -> desk.finalize, as in Slack.
+items, off-topic accuracy on `off_topic` items, latency) and their breakdown by kind and
+language. Every item goes through kb.ask.answer, the bot's own path: the route (in `auto`
+unless told otherwise), then desk.prepare -> engine.submit -> desk.finalize for the KB.
+
+An `off_topic` item is right when it is neither answered from the KB nor handed off (the
+general assistant or a small-talk reply takes it); its assistant prose is not generated.
+An answerable or unanswerable item sent to the assistant is wrong: the KB had to take it.
 """
 
 from __future__ import annotations
@@ -16,8 +21,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kb.ask import answer as answer_question
 from kb.desk import SupportDesk
 from kb.prompt import says_dont_know
+from kb.route import Mode
+
+OFF_TOPIC = "off_topic"
 
 
 @dataclass(slots=True)
@@ -34,6 +43,7 @@ class ItemResult:
     model_text_used: bool
     latency_s: float
     answer: str = field(repr=False)
+    route: str = "kb"
 
 
 def load_questions(path: Path) -> list[dict[str, Any]]:
@@ -59,39 +69,46 @@ def is_dont_know(text: str) -> bool:
     return says_dont_know(text)
 
 
-def run_item(desk: SupportDesk, engine: Any, item: dict[str, Any], params: Any) -> ItemResult:
+def run_item(
+    desk: SupportDesk, engine: Any, item: dict[str, Any], mode: Mode | None = None
+) -> ItemResult:
     started = time.perf_counter()
-    plan = desk.prepare(item["question"], item.get("turns") or [], None)
-    generated = ""
-    if plan.needs_generation:
-        generated = engine.submit(plan.messages, params).result().text
-    final = desk.finalize(plan, generated)
+    got = answer_question(
+        desk, engine, item["question"], item.get("turns") or [], mode=mode, write_assistant=False
+    )
     latency = time.perf_counter() - started
-    docs = list(dict.fromkeys(p.doc for p in plan.passages))
-    answer = match_text(final.text)
+    plan, final = got.plan, got.final
+    docs = list(dict.fromkeys(p.doc for p in plan.passages)) if plan else []
+    text = match_text(got.text)
     gold = [d for d in [item.get("doc"), *(item.get("alt_docs") or [])] if d]
+    kind = str(item.get("kind", ""))
     answerable = bool(gold)
     hit1 = hit3 = None
     if answerable:
         hit1 = any(_same_doc(d, g) for d in docs[:1] for g in gold)
         hit3 = any(_same_doc(d, g) for d in docs[:3] for g in gold)
-        correct = all(match_text(s) in answer for s in item.get("must_include") or [])
+        correct = got.route == "kb" and all(
+            match_text(s) in text for s in item.get("must_include") or []
+        )
+    elif kind == OFF_TOPIC:
+        correct = got.route in ("assistant", "smalltalk")
     else:
-        invented = any(match_text(s) in answer for s in item.get("must_not_include") or [])
-        correct = is_dont_know(final.text) and not invented
+        invented = any(match_text(s) in text for s in item.get("must_not_include") or [])
+        correct = got.route == "kb" and is_dont_know(got.text) and not invented
     return ItemResult(
         str(item.get("id")),
-        str(item.get("kind", "")),
-        str(item.get("lang", plan.lang)),
+        kind,
+        str(item.get("lang", plan.lang if plan else "en")),
         answerable,
         docs,
         hit1,
         hit3,
         correct,
-        final.tier,
-        final.model_text_used,
+        final.tier if final else "-",
+        final.model_text_used if final else False,
         latency,
-        final.text,
+        got.text,
+        got.route,
     )
 
 
@@ -115,10 +132,13 @@ def summarize(results: list[ItemResult]) -> dict[str, Any]:
 
 def _figures(results: list[ItemResult]) -> dict[str, Any]:
     answerable = [r for r in results if r.answerable]
-    unanswerable = [r for r in results if not r.answerable]
+    off_topic = [r for r in results if r.kind == OFF_TOPIC]
+    unanswerable = [r for r in results if not r.answerable and r.kind != OFF_TOPIC]
     tiers: dict[str, int] = {}
+    routes: dict[str, int] = {}
     for r in results:
         tiers[r.tier] = tiers.get(r.tier, 0) + 1
+        routes[r.route] = routes.get(r.route, 0) + 1
     return {
         "n": len(results),
         "hit@1": _rate([bool(r.hit1) for r in answerable]),
@@ -128,7 +148,10 @@ def _figures(results: list[ItemResult]) -> dict[str, Any]:
         "confident_answer_accuracy": _rate([r.correct and r.tier == "answer" for r in answerable]),
         "abstain_accuracy": _rate([r.correct for r in unanswerable]),
         "abstain_n": len(unanswerable),
+        "off_topic_accuracy": _rate([r.correct for r in off_topic]),
+        "off_topic_n": len(off_topic),
         "tiers": tiers,
+        "routes": routes,
     }
 
 

@@ -16,7 +16,7 @@ from tqdm import tqdm
 from kb.documents import Document, content_hash, is_kb_file, parse_document
 from kb.embedder import Embedder
 from kb.store import IndexStore, NewPassage
-from kb.text import tokens
+from kb.text import TOKENIZER, tokens
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +50,8 @@ def ingest_dir(
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"knowledge base directory not found: {root}")
-    # 1) A different embedding model invalidates every stored vector.
-    full = store.get_meta("embedder") != embedder.name
+    # 1) A different embedding model or token stream invalidates every stored passage.
+    full = store.get_meta("embedder") != embedder.name or store.get_meta("tokenizer") != TOKENIZER
     files = {
         p.relative_to(root).as_posix(): p
         for p in sorted(root.rglob("*"))
@@ -81,6 +81,7 @@ def ingest_dir(
             continue
         _store_document(store, embedder, doc, kb_set_for(rel))
     store.set_meta("embedder", embedder.name)
+    store.set_meta("tokenizer", TOKENIZER)
     added = sum(1 for rel, _ in todo if rel not in known)
     report = IngestReport(added, len(todo) - added, len(removed), unchanged, store.count_passages())
     logger.info("ingest %s: %s", root, report.summary())

@@ -25,6 +25,7 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "handoff": "Shall I pass you to a colleague?",
         "handoff_mention": "Shall I ask {mention} to help?",
         "sources": "Sources",
+        "not_from_kb": "Not from our help articles: a general answer from the assistant.",
     },
     "zh": {
         "lead_in": "根据我们的帮助文档：",
@@ -33,6 +34,7 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "handoff": "需要为您转接人工客服吗？",
         "handoff_mention": "需要我请 {mention} 来协助您吗？",
         "sources": "来源",
+        "not_from_kb": "此回答并非来自帮助文档，而是助手的一般性回答。",
     },
 }
 

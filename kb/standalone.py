@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from kb.text import STOPWORDS, cjk_ratio, tokens
+from kb.text import STOPWORDS, cjk_ratio, stem, tokens
 
 _EN_PRONOUN = re.compile(
     r"\b(it|its|it's|this|that|these|those|they|them|their|this one|that one|the same)\b", re.I
@@ -62,9 +62,10 @@ def named_phrases(text: str, is_rare: Callable[[str], bool] | None = None) -> li
         seen = {t for p in found for t in tokens(p)}
         for word in re.findall(r"[^\W_]+", text):
             low = word.lower()
-            if low not in STOPWORDS and low not in seen and is_rare(low) and word not in found:
+            key = stem(low)  # `seen` holds tokens, which are stemmed
+            if low not in STOPWORDS and key not in seen and is_rare(low) and word not in found:
                 found.append(word)
-                seen.add(low)
+                seen.add(key)
     return found
 
 

@@ -181,6 +181,14 @@ class IndexStore:
         with self._lock:
             return [r[0] for r in self._db.execute("SELECT text FROM passages")]
 
+    def topic_texts(self) -> list[str]:
+        """Every document title and section heading: what the knowledge base is about."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT DISTINCT d.title, p.heading FROM passages p JOIN docs d ON d.id = p.doc_id"
+            ).fetchall()
+        return list(dict.fromkeys(text for row in rows for text in row if text))
+
     def passage_sets(self) -> dict[int, str]:
         with self._lock:
             rows = self._db.execute(

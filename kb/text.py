@@ -1,14 +1,18 @@
 """Text helpers shared by indexing, retrieval and answering: pure functions, no I/O.
 
-Owns Unicode normalisation, language detection, the lexical token stream (light English
+Owns Unicode normalisation, language detection, the lexical token stream (Snowball English
 stemming, CJK character bigrams), splitting passages into quotable units, and pulling the
 numbers and codes out of a text for the grounding post-check.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+import threading
 import unicodedata
+
+import snowballstemmer
 
 CJK_RANGES = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
 _CJK_CHAR = re.compile(f"[{CJK_RANGES}]")
@@ -25,22 +29,10 @@ yes please hi hello thanks thank ok okay im ive id dont cant whats hows wheres t
 theres get got go going anything something thing things one let know want like tell s t"""
 STOPWORDS = frozenset(_STOPWORDS.split())
 
-_SUFFIXES = (
-    ("ational", "ate"),
-    ("ization", "ize"),
-    ("fulness", "ful"),
-    ("iveness", "ive"),
-    ("ousness", "ous"),
-    ("ies", "y"),
-    ("ied", "y"),
-    ("sses", "ss"),
-    ("ing", ""),
-    ("edly", ""),
-    ("ed", ""),
-    ("ly", ""),
-    ("es", ""),
-    ("s", ""),
-)
+# The lexical token stream's identity: an index built with another one is rebuilt.
+TOKENIZER = "snowball-english+cjk-bigrams/1"
+_STEMMER = snowballstemmer.stemmer("english")
+_STEM_LOCK = threading.Lock()  # snowballstemmer's stemmer objects keep state between calls
 
 
 def normalize(text: str) -> str:
@@ -48,18 +40,13 @@ def normalize(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).lower().split())
 
 
+@functools.lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    """A light English suffix stripper: enough to match plurals and -ing/-ed forms."""
+    """The Snowball (Porter 2) English stem of an ASCII word; other words as they are."""
     if len(word) <= 3 or not word.isascii() or not word.isalpha():
         return word
-    for suffix, repl in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) + len(repl) >= 3:
-            if suffix == "s" and word.endswith(("ss", "us", "is")):
-                return word
-            if suffix == "es" and not word.endswith(("sses", "xes", "zes", "ches", "shes")):
-                return word[:-1]  # "codes" -> "code", but "boxes" -> "box"
-            return word[: len(word) - len(suffix)] + repl
-    return word
+    with _STEM_LOCK:
+        return str(_STEMMER.stemWord(word))
 
 
 def tokens(text: str, *, drop_stopwords: bool = False) -> list[str]:

@@ -63,6 +63,7 @@ class AnswerPlan:
     sources: list[Source]
     retrieval_s: float
     notes: tuple[str, ...] = ()  # why the tier is lower than the score alone suggests
+    style: str = "quotes"  # "quotes" | "abstractive" (KB_ANSWER_STYLE) for an answer
 
     @property
     def abstain(self) -> bool:

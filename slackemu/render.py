@@ -1,6 +1,7 @@
 """Message content as safe HTML for the browser UI: Slack mrkdwn, standard Markdown (from
-markdown_text and streams) and Block Kit blocks. Everything user- or bot-supplied is escaped;
-only the tags built here reach the page, and links are limited to http(s) and mailto.
+markdown_text and streams, by markdown-it-py: see slackemu.markdown) and Block Kit blocks.
+Everything user- or bot-supplied is escaped; only the tags built here reach the page, and
+links are limited to http(s) and mailto.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from slackemu import markdown
 from slackemu.richtext import ENTITY_RE
 from slackemu.state import Workspace
 
@@ -60,32 +62,22 @@ def _entity(body: str, ws: Workspace) -> str:
     return _link(target, label)
 
 
-# --- inline formatting -------------------------------------------------------------------------
-def _inline(text: str, ws: Workspace, *, markdown: bool) -> str:
-    """One line (or paragraph) of wire text to HTML."""
+# --- inline formatting (Slack mrkdwn) ---------------------------------------------------------
+def _inline(text: str, ws: Workspace) -> str:
+    """One line of mrkdwn wire text to HTML."""
     stash = Stash()
     text = text.replace("\x00", "")
     text = re.sub(r"`([^`\n]+)`", lambda m: stash.put(
         f"<code>{escape(html.unescape(m.group(1)))}</code>"), text)
     text = ENTITY_RE.sub(lambda m: stash.put(_entity(m.group(1), ws)), text)
-    if markdown:
-        text = re.sub(r"\[([^\]\n]+)\]\(([^)\s]+)\)", lambda m: stash.put(
-            _link(html.unescape(m.group(2)), html.unescape(m.group(1)))), text)
     text = re.sub(r"(?<![\w/\"'=])(https?://[^\s<>()\"']+[^\s<>()\"'.,;:!?])", lambda m: stash.put(
         _link(html.unescape(m.group(1)), "")), text)
     text = str(escape(html.unescape(text)))
     text = re.sub(r"(?<![\w:]):([a-z0-9_+\-]+):(?![\w:])",
                   lambda m: EMOJI.get(m.group(1), m.group(0)), text)
-    if markdown:
-        text = re.sub(r"\*\*(?=\S)(.+?)(?<=\S)\*\*", r"<strong>\1</strong>", text)
-        text = re.sub(r"__(?=\S)(.+?)(?<=\S)__", r"<strong>\1</strong>", text)
-        text = re.sub(r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])", r"<em>\1</em>", text)
-        text = re.sub(r"(?<![\w_])_(?=\S)(.+?)(?<=\S)_(?![\w_])", r"<em>\1</em>", text)
-        text = re.sub(r"~~(?=\S)(.+?)(?<=\S)~~", r"<del>\1</del>", text)
-    else:
-        text = re.sub(r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])", r"<strong>\1</strong>", text)
-        text = re.sub(r"(?<![\w_])_(?=\S)(.+?)(?<=\S)_(?![\w_])", r"<em>\1</em>", text)
-        text = re.sub(r"(?<![\w~])~(?=\S)(.+?)(?<=\S)~(?![\w~])", r"<del>\1</del>", text)
+    text = re.sub(r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])", r"<strong>\1</strong>", text)
+    text = re.sub(r"(?<![\w_])_(?=\S)(.+?)(?<=\S)_(?![\w_])", r"<em>\1</em>", text)
+    text = re.sub(r"(?<![\w~])~(?=\S)(.+?)(?<=\S)~(?![\w~])", r"<del>\1</del>", text)
     return stash.restore(text)
 
 
@@ -96,11 +88,7 @@ def _split_fences(text: str) -> list[tuple[bool, str]]:
     return [(i % 2 == 1, part) for i, part in enumerate(parts)]
 
 
-def _code_block(code: str, *, markdown: bool) -> str:
-    if markdown:
-        first, _, rest = code.partition("\n")
-        if first.strip() and re.fullmatch(r"[\w+#.-]+", first.strip()) and rest:
-            code = rest
+def _code_block(code: str) -> str:
     code = code.strip("\n")
     return f"<pre><code>{escape(html.unescape(code))}</code></pre>"
 
@@ -110,19 +98,19 @@ def render_mrkdwn(text: str, ws: Workspace) -> Markup:
     out: list[str] = []
     for is_code, chunk in _split_fences(text):
         if is_code:
-            out.append(_code_block(chunk, markdown=False))
+            out.append(_code_block(chunk))
             continue
         lines = chunk.split("\n")
         quote: list[str] = []
         rendered: list[str] = []
         for line in lines:
             if line.startswith(("&gt;", ">")):
-                quote.append(_inline(re.sub(r"^(&gt;|>)\s?", "", line), ws, markdown=False))
+                quote.append(_inline(re.sub(r"^(&gt;|>)\s?", "", line), ws))
                 continue
             if quote:
                 rendered.append(f"<blockquote>{'<br>'.join(quote)}</blockquote>")
                 quote = []
-            rendered.append(_inline(line, ws, markdown=False) + "<br>")
+            rendered.append(_inline(line, ws) + "<br>")
         if quote:
             rendered.append(f"<blockquote>{'<br>'.join(quote)}</blockquote>")
         html_chunk = "".join(rendered)
@@ -130,98 +118,10 @@ def render_mrkdwn(text: str, ws: Workspace) -> Markup:
     return Markup(f'<div class="mrkdwn">{"".join(out)}</div>')
 
 
-LIST_ITEM_RE = re.compile(r"^(\s*)([-*+]|\d+[.)])\s+(.*)$")
-HEADING_RE = re.compile(r"^(#{1,6})\s+(.*)$")
-TABLE_SEP_RE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
-
-
 def render_markdown(text: str, ws: Workspace) -> Markup:
-    """Standard Markdown (markdown_text, markdown blocks, streams) as HTML."""
-    out: list[str] = []
-    for is_code, chunk in _split_fences(text):
-        if is_code:
-            out.append(_code_block(chunk, markdown=True))
-        else:
-            out.append(_markdown_blocks(chunk.split("\n"), ws))
-    return Markup(f'<div class="markdown">{"".join(out)}</div>')
-
-
-def _markdown_blocks(lines: list[str], ws: Workspace) -> str:
-    out: list[str] = []
-    paragraph: list[str] = []
-
-    def flush() -> None:
-        if paragraph:
-            out.append("<p>" + "<br>".join(_inline(p, ws, markdown=True) for p in paragraph)
-                       + "</p>")
-            paragraph.clear()
-
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        stripped = line.strip()
-        if not stripped:
-            flush()
-            i += 1
-        elif heading := HEADING_RE.match(stripped):
-            flush()
-            out.append(f'<div class="md-h">{_inline(heading.group(2), ws, markdown=True)}</div>')
-            i += 1
-        elif re.fullmatch(r"(-{3,}|\*{3,}|_{3,})", stripped):
-            flush()
-            out.append("<hr>")
-            i += 1
-        elif stripped.startswith(">"):
-            flush()
-            quoted = []
-            while i < len(lines) and lines[i].strip().startswith(">"):
-                quoted.append(re.sub(r"^\s*>\s?", "", lines[i]))
-                i += 1
-            out.append(f"<blockquote>{_markdown_blocks(quoted, ws)}</blockquote>")
-        elif LIST_ITEM_RE.match(line):
-            flush()
-            items = []
-            while i < len(lines) and (match := LIST_ITEM_RE.match(lines[i])):
-                items.append(match)
-                i += 1
-            out.append(_list_html(items, ws))
-        elif "|" in stripped and i + 1 < len(lines) and TABLE_SEP_RE.match(lines[i + 1]):
-            flush()
-            rows = [line]
-            i += 2
-            while i < len(lines) and "|" in lines[i] and lines[i].strip():
-                rows.append(lines[i])
-                i += 1
-            out.append(_table_html(rows, ws))
-        else:
-            paragraph.append(line)
-            i += 1
-    flush()
-    return "".join(out)
-
-
-def _list_html(items: list[re.Match[str]], ws: Workspace) -> str:
-    ordered = items[0].group(2)[0].isdigit()
-    tag = "ol" if ordered else "ul"
-    html_items = []
-    for match in items:
-        depth = min(len(match.group(1).expandtabs(4)) // 2, 4)
-        html_items.append(f'<li class="depth-{depth}">{_inline(match.group(3), ws, markdown=True)}'
-                          "</li>")
-    start = ""
-    if ordered:
-        start = f' start="{int(re.sub(r"[^0-9]", "", items[0].group(2)))}"'
-    return f"<{tag}{start}>{''.join(html_items)}</{tag}>"
-
-
-def _table_html(rows: list[str], ws: Workspace) -> str:
-    def cells(row: str) -> list[str]:
-        return [c.strip() for c in row.strip().strip("|").split("|")]
-
-    head = "".join(f"<th>{_inline(c, ws, markdown=True)}</th>" for c in cells(rows[0]))
-    body = "".join("<tr>" + "".join(f"<td>{_inline(c, ws, markdown=True)}</td>"
-                                    for c in cells(r)) + "</tr>" for r in rows[1:])
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    """Standard Markdown (markdown_text, markdown blocks, streams) as HTML (markdown-it-py)."""
+    body = markdown.render(text, entity=lambda body: _entity(body, ws), emoji=emoji_glyph)
+    return Markup(f'<div class="markdown">{body}</div>')
 
 
 # --- Block Kit -------------------------------------------------------------------------------
