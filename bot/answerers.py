@@ -209,6 +209,13 @@ class RoutingAnswerer:
         self.knowledge.close()
 
 
+def route_of(answerer: Answerer, plan: Plan | None) -> str:
+    """Where a question went, for metering: kb / assistant / smalltalk."""
+    if plan is not None and isinstance(plan.state, Routed):
+        return plan.state.route
+    return "assistant" if answerer.name == "chat" else answerer.name
+
+
 def open_answerer(settings: Settings, engine: Engine, desk: Any | None = None) -> Answerer:
     """The routing answerer (KB, assistant or small talk per question) when KB_DIR is set or a
     desk is given, else plain chat."""

@@ -17,7 +17,7 @@ from slack_sdk.webhook import WebhookClient
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import errors
-from bot.answerers import Plan
+from bot.answerers import Plan, route_of
 from bot.ephemeral import EphemeralReply, SharedAnswer
 from bot.final import final_reply
 from bot.jobs import AnswerJob
@@ -40,6 +40,7 @@ def answer_question(job: AnswerJob, bot: BotServices) -> None:
     reply = open_reply(job, bot)
     started = time.monotonic()
     completion: Completion | None = None
+    plan: Plan | None = None
     outcome, state = "error", JobState.FAILED
     try:
         with bot.start_gate:  # steps 1-3 are CPU work: a few answers at a time
@@ -105,7 +106,11 @@ def answer_question(job: AnswerJob, bot: BotServices) -> None:
         # handed over at shutdown is metered by the replica that answers it.
         if state is not JobState.ANSWERING:
             bot.meter.record(
-                job, completion, outcome=outcome, route=bot.answerer.name, answer_s=elapsed_s
+                job,
+                completion,
+                outcome=outcome,
+                route=route_of(bot.answerer, plan),
+                answer_s=elapsed_s,
             )
 
 

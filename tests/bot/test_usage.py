@@ -45,7 +45,7 @@ def test_metering_sums_equal_the_engines_token_counts(workspace, run_bot, tiny_e
     assert sorted(r.surface for r in rows) == ["dm", "mention", "mention", "mention", "slash"]
     users = {workspace.user_id(n): n for n in ("ada", "grace", "linus")}
     assert sorted(users[r.user_id] for r in rows) == ["ada", "ada", "ada", "grace", "linus"]
-    assert {r.route for r in rows} == {"chat"} and {r.model for r in rows} == {"tiny-llama"}
+    assert {r.route for r in rows} == {"assistant"} and {r.model for r in rows} == {"tiny-llama"}
     assert all(r.output_tokens > 0 and r.answer_s > 0 and r.queue_wait_s >= 0 for r in rows)
     assert all(r.outcome in ("stop", "length") for r in rows)
     dm = next(r for r in rows if r.surface == "dm")
