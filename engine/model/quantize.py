@@ -13,6 +13,11 @@ QUANTIZE=auto picks int8 only on a CPU serving float32 weights with fbgemm kerne
 GPU, or with bf16 weights, it leaves the model alone. The float32 oracle always runs on
 unquantized weights. `torch._int_mm` (per-row too, but a plain loop on the CPU) and
 `torch._weight_int8pack_mm` measured 5-20x slower than float32 here.
+
+Still opt-in (QUANTIZE=none by default): the engine's float32 attention differs in the last
+bits between a prompt alone and in a batch, and an int8 rounding step amplifies that into a
+different greedy continuation now and then; and open chat from the 135M model degrades in
+the decoder layers ("Say hello." gets emojis even with the head kept in float32).
 """
 
 from __future__ import annotations
