@@ -134,6 +134,7 @@ def generate(
         max_new_tokens=plan.max_new_tokens,
         temperature=settings.temperature,
         top_p=settings.top_p,
+        repetition_penalty=settings.repetition_penalty,
         timeout_s=settings.reply_timeout_s,
     )
     handle = bot.engine.submit(plan.messages, params)  # raises at once when it cannot queue

@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     max_new_tokens: int = Field(384, ge=1)
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     top_p: float = Field(1.0, gt=0.0, le=1.0)
+    # newcomer: the bot's answers discourage repeating their own tokens (small models loop)
+    repetition_penalty: float = Field(
+        1.15, ge=1.0, le=2.0, description="1 = off; the local engine only"
+    )
     request_timeout_s: float = Field(120.0, gt=0)
     cuda_graphs: bool = Field(True, description="record decode steps as CUDA graphs on a GPU")
     cache_dir: Path = Field(Path.home() / ".cache" / "deskhand")

@@ -25,6 +25,7 @@ class SamplingParams:
     seed: int | None = None
     timeout_s: float | None = None  # wall clock from submit to the last token
     ignore_eos: bool = False  # keep going past end-of-turn (benchmarks, tests)
+    repetition_penalty: float = 1.0  # >1 discourages repeating its own tokens (local engine)
 
     def validate(self) -> None:
         if self.max_new_tokens < 1:
@@ -33,6 +34,8 @@ class SamplingParams:
             raise ValueError(f"temperature must be in [0, 5], got {self.temperature}")
         if not 0.0 < self.top_p <= 1.0:
             raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
+        if not 1.0 <= self.repetition_penalty <= 2.0:
+            raise ValueError(f"repetition_penalty must be in [1, 2], got {self.repetition_penalty}")
         if self.timeout_s is not None and self.timeout_s <= 0:
             raise ValueError(f"timeout_s must be > 0, got {self.timeout_s}")
 

@@ -25,6 +25,10 @@ MODES: tuple[Mode, ...] = ("kb", "assistant", "auto")
 NEAR_ALONE = 0.45
 NEAR_ALONE_CJK = 0.50
 NEAR_WITH_TOPIC_WORD = 0.28
+# Two or more title/heading words (e.g. a product's name, "Cragfell GX") put a question on
+# the knowledge base's ground from a lower cosine: it then quotes, or abstains and offers a
+# human, instead of the assistant inventing facts about our products.
+NEAR_WITH_TOPIC_WORDS = 0.15
 
 
 class ChannelModesError(ValueError):
@@ -159,6 +163,8 @@ def on_topic(question: str, nearest: float, topic_words: list[str]) -> bool:
     context); `topic_words` are the question's words found in the knowledge base's titles
     and section headings (what its articles are about)."""
     alone = NEAR_ALONE_CJK if cjk_ratio(question) > 0.3 else NEAR_ALONE
+    if len(set(topic_words)) >= 2 and nearest >= NEAR_WITH_TOPIC_WORDS:
+        return True
     return nearest >= alone or (bool(topic_words) and nearest >= NEAR_WITH_TOPIC_WORD)
 
 

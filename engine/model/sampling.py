@@ -1,5 +1,9 @@
 """Turning a step's logits into next tokens: greedy, temperature and top-p, for all rows at once.
 
+A request's repetition_penalty (above 1) first lowers the logits of the tokens it has already
+generated, as Hugging Face's RepetitionPenaltyLogitsProcessor does (positive logits divided,
+negative ones multiplied), over its own output only: small models otherwise loop on greedy.
+
 Sampling is vectorised (one device sync per step, not one per row): each sampled row draws
 exponential noise from its own seeded generator and takes argmax(p / noise), the
 "exponential race", which picks token i with probability p_i. A request's text therefore
@@ -18,10 +22,11 @@ _FAILED = -1
 class RowSampler:
     """The sampling state of one request: its parameters and its private random stream."""
 
-    __slots__ = ("generator", "params")
+    __slots__ = ("generated", "generator", "params")
 
     def __init__(self, params: SamplingParams, device: torch.device) -> None:
         self.params = params
+        self.generated: set[int] = set()  # the ids it has produced (for repetition_penalty)
         self.generator: torch.Generator | None = None
         if params.temperature > 0:
             self.generator = torch.Generator(device=device)
@@ -33,6 +38,26 @@ class RowSampler:
 
 def sample_next(logits: torch.Tensor, samplers: list[RowSampler]) -> list[int | None]:
     """logits: (n, vocab); one token id per row, None where that row's sampling failed."""
+    _penalise_repeats(logits, samplers)
+    tokens = _pick(logits, samplers)
+    for sampler, token in zip(samplers, tokens, strict=True):
+        if token is not None and sampler.params.repetition_penalty != 1.0:
+            sampler.generated.add(token)
+    return tokens
+
+
+def _penalise_repeats(logits: torch.Tensor, samplers: list[RowSampler]) -> None:
+    """In place: each row's already generated tokens made less likely by its penalty."""
+    for row, sampler in enumerate(samplers):
+        penalty = sampler.params.repetition_penalty
+        if penalty == 1.0 or not sampler.generated:
+            continue
+        ids = torch.tensor(sorted(sampler.generated), dtype=torch.long, device=logits.device)
+        values = logits[row, ids]
+        logits[row, ids] = torch.where(values > 0, values / penalty, values * penalty)
+
+
+def _pick(logits: torch.Tensor, samplers: list[RowSampler]) -> list[int | None]:
     greedy = torch.argmax(logits, dim=-1)  # (n,)
     if all(s.generator is None for s in samplers):
         return list(greedy.tolist())

@@ -61,6 +61,8 @@ def test_on_topic_needs_nearness_or_a_topic_word_and_some() -> None:
     assert on_topic("q", 0.3, ["thermostat"])  # names what the KB is about, and near enough
     assert not on_topic("q", 0.35, [])
     assert not on_topic("q", 0.15, ["time"])  # "17 times 23" shares a heading word, no more
+    assert on_topic("q", 0.21, ["cragfel", "gx", "work"])  # names a product: KB (or abstain)
+    assert not on_topic("q", 0.1, ["cragfel", "gx"])
     assert not on_topic("法国的首都是哪里？", 0.47, [])  # CJK needs more: MiniLM is English
 
 
