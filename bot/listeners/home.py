@@ -79,7 +79,7 @@ def mode_rows(bot: BotServices, modes: ChannelModes) -> list[ModeRow]:
     configured = modes.configured()
     choices = modes.choices()
     effective = modes.as_dict()
-    recent = [a.channel_id for a in bot.meter.log.answers(time.time() - RECENT_S)]
+    recent = bot.meter.log.channels_since(time.time() - RECENT_S)
     channels = [
         c
         for c in dict.fromkeys([*configured, *bot.settings.allowed_channels, *choices, *recent])
