@@ -30,7 +30,9 @@ from bot.pacing import ChannelPacer
 from bot.types import BotIdentity
 from bot.usage_store import UsageLog
 from engine import Engine
+from kb.route import ChannelModes
 from store import Store
+from store.channel_modes import ChannelModeBook
 from store.handoffs import claim_handoff
 from store.jobs import JobBook
 
@@ -121,6 +123,15 @@ def build_services(
     usage = UsageLog(store)
     meter = Meter(usage, engine, model=str(getattr(engine.info, "name", None) or "model"))
     budgets = Budgets.from_settings(settings, usage)
+    modes = channel_modes_of(answerer)
+    if modes is not None:
+        modes.attach(ChannelModeBook(store))  # admins' choices from App Home, durable
     return BotServices(
         settings, engine, answerer, client, identity, reader, pool, store, jobs, meter, budgets
     )
+
+
+def channel_modes_of(answerer: Answerer) -> ChannelModes | None:
+    """The answerer's channel modes (a routing answerer over a KB has them), else None."""
+    modes = getattr(getattr(answerer, "desk", None), "modes", None)
+    return modes if isinstance(modes, ChannelModes) else None

@@ -84,6 +84,20 @@ class UsageLog:
             rows = conn.execute(query.order_by(answer_usage.c.at, answer_usage.c.id)).all()
         return [UsageRecord(**row._asdict()) for row in rows]
 
+    def channels_since(self, since: float, limit: int = 100) -> list[str]:
+        """The channels answered in since `since`, most recent first (modes branch: the
+        channels App Home's "Answer modes" lists)."""
+        last = func.max(answer_usage.c.at)
+        query = (
+            select(answer_usage.c.channel_id)
+            .where(answer_usage.c.at >= since)
+            .group_by(answer_usage.c.channel_id)
+            .order_by(last.desc())
+            .limit(limit)
+        )
+        with self.store.engine.connect() as conn:
+            return list(conn.scalars(query))
+
     def sessions(self, since: float) -> list[EngineSession]:
         """Engine sessions still running at or after `since`."""
         query = select(engine_sessions).where(engine_sessions.c.seen_at >= since)

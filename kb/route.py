@@ -4,16 +4,22 @@ Owns the channel modes (`CHANNEL_MODES`: `kb` answers from the documents or hand
 `assistant` is a plain LLM assistant, `auto` picks per question), small-talk detection with
 its fixed replies, and the on-topic test `auto` uses: the question names something the
 knowledge base's titles and headings are about and is near a passage, or is very near one.
-Pure: the desk passes in what it measured (SupportDesk.route puts it together).
+The routing is pure: the desk passes in what it measured (SupportDesk.route puts it
+together); only the modes read the store, when one is attached.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
 from dataclasses import dataclass
 from typing import Literal
 
+from cachetools import TTLCache
+
 from kb.text import cjk_ratio, normalize
+from store.channel_modes import ChannelModeBook, ModeChoice
 
 Mode = Literal["kb", "assistant", "auto"]
 RouteName = Literal["kb", "assistant", "smalltalk"]
@@ -29,6 +35,9 @@ NEAR_WITH_TOPIC_WORD = 0.28
 # the knowledge base's ground from a lower cosine: it then quotes, or abstains and offers a
 # human, instead of the assistant inventing facts about our products.
 NEAR_WITH_TOPIC_WORDS = 0.15
+MODES_CACHE_S = 5.0  # how stale another replica's view of an admin's change may be
+
+logger = logging.getLogger(__name__)
 
 
 class ChannelModesError(ValueError):
@@ -39,12 +48,18 @@ class ChannelModes:
     """The mode of each channel: `C123=kb,C456=assistant,dm=auto,default=kb`.
 
     `dm` covers every direct message, `default` every other channel; without them both are
-    `auto`. set() changes a mode while running (an admin UI or a durable store may call it)."""
+    `auto`. With a durable book attached (`attach`), the modes admins chose in Slack lie on
+    top of CHANNEL_MODES: read through a short TTL cache (so replicas converge within
+    MODES_CACHE_S) and written through by set()."""
 
     def __init__(self, modes: dict[str, Mode] | None = None, default: Mode = "auto") -> None:
         self._modes: dict[str, Mode] = dict(modes or {})
         self._modes.setdefault("default", default)
         self._modes.setdefault("dm", self._modes["default"])
+        self._book: ChannelModeBook | None = None
+        self._cache: TTLCache[str, dict[str, ModeChoice]] = TTLCache(1, MODES_CACHE_S)
+        self._last: dict[str, ModeChoice] = {}  # what the store said last (used if it fails)
+        self._lock = threading.Lock()
 
     @classmethod
     def parse(cls, spec: str) -> ChannelModes:
@@ -63,18 +78,55 @@ class ChannelModes:
             modes[key.lower() if key.lower() in ("dm", "default") else key] = mode  # type: ignore[assignment]
         return cls(modes)
 
-    def get(self, channel_id: str | None, *, is_dm: bool = False) -> Mode:
-        if channel_id and channel_id in self._modes:
-            return self._modes[channel_id]
-        return self._modes["dm" if is_dm or (channel_id or "").startswith("D") else "default"]
+    def attach(self, book: ChannelModeBook) -> None:
+        """Keep admins' choices in this durable book from now on."""
+        with self._lock:
+            self._book = book
+            self._cache.clear()
 
-    def set(self, channel_id: str, mode: Mode) -> None:
+    def get(self, channel_id: str | None, *, is_dm: bool = False) -> Mode:
+        modes = self.as_dict()
+        if channel_id and channel_id in modes:
+            return modes[channel_id]
+        return modes["dm" if is_dm or (channel_id or "").startswith("D") else "default"]
+
+    def set(self, channel_id: str, mode: str, *, set_by: str = "") -> None:
+        """Change a channel's mode ("dm" / "default" for those); durable when a book is
+        attached. Raises ChannelModesError for an unknown mode, StoreError if it can't write."""
         if mode not in MODES:
             raise ChannelModesError(f"unknown mode {mode!r}: kb, assistant or auto")
-        self._modes[channel_id] = mode
+        with self._lock:
+            if self._book is None:
+                self._modes[channel_id] = mode  # type: ignore[assignment]
+                return
+            self._book.put(channel_id, mode, set_by)
+            self._cache.clear()
+
+    def choices(self) -> dict[str, ModeChoice]:
+        """The modes admins chose (who and when), newest read at most MODES_CACHE_S ago."""
+        with self._lock:
+            if self._book is None:
+                return {}
+            cached = self._cache.get("choices")
+            if cached is not None:
+                return cached
+            try:
+                self._last = self._book.all()
+            except Exception:  # a store fault must not stop answers: keep the last known
+                logger.warning("channel modes: cannot read the store; using the last known")
+            self._cache["choices"] = self._last
+            return self._last
+
+    def configured(self) -> dict[str, Mode]:
+        """CHANNEL_MODES as given (with `dm` and `default` filled in), without the store."""
+        return dict(self._modes)
 
     def as_dict(self) -> dict[str, Mode]:
-        return dict(self._modes)
+        merged = dict(self._modes)
+        for channel, choice in self.choices().items():
+            if choice.mode in MODES:
+                merged[channel] = choice.mode  # type: ignore[assignment]
+        return merged
 
 
 # --- small talk ----------------------------------------------------------------------------

@@ -184,6 +184,12 @@ async def _open_home(emu: Emulator, body: dict[str, Any]) -> dict[str, Any]:
     return {"view": view}
 
 
+async def _select_home(emu: Emulator, body: dict[str, Any]) -> dict[str, Any]:
+    result = await emu.select_in_home(body["user"], body["action_id"], body["value"],
+                                      body.get("block_id") or None)
+    return result.as_dict()
+
+
 async def _disconnect(emu: Emulator, body: dict[str, Any]) -> dict[str, Any]:
     try:
         told = await emu.sockets.disconnect(body.get("reason", "refresh_requested"))
@@ -199,6 +205,7 @@ async def _reset(emu: Emulator, body: dict[str, Any]) -> None:
 POSTS: dict[str, JsonHandler] = {
     "post": _post_message, "mention": _mention, "dm": _dm, "slash": _slash, "click": _click,
     "edit": _edit, "delete": _delete, "stop_stream": _stop_stream, "open_home": _open_home,
+    "select_home": _select_home,
     "disconnect": _disconnect, "reset": _reset,
 }
 

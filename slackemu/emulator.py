@@ -25,8 +25,10 @@ from slackemu.interactions import (
     apply_response,
     block_actions_payload,
     find_clickable,
+    find_select,
     new_response_url,
     slash_command_payload,
+    view_select_payload,
 )
 from slackemu.manifest import AppConfig, app_config_from_manifest, load_manifest
 from slackemu.richtext import encode_typed_text, rich_text_blocks
@@ -373,6 +375,26 @@ class Emulator:
                                 is_ephemeral_source=isinstance(source, Ephemeral),
                                 thread_ts=source.thread_ts)
         payload = block_actions_payload(self, user, conv, source, *found, value, rurl)
+        url = self.app.interactivity_request_url or self.app.event_request_url
+        return await self.dispatcher.deliver_interaction("interactive", payload, url)
+
+    async def select_in_home(self, user_ref: str, action_id: str, value: str,
+                             block_id: str | None = None,
+                             view_of: str | None = None) -> InteractionResult:
+        """A person picks the option `value` in a static_select on their Home tab.
+        `view_of` forges the request: the choice is made on another person's Home view (what
+        a crafted payload would claim), to test that an app refuses it."""
+        if not self.app.interactivity_enabled:
+            raise SandboxError("interactivity is not enabled in the app manifest")
+        user = self._user(user_ref)
+        owner = self._user(view_of) if view_of else user
+        view = self.ws.home_views.get(owner.id)
+        if view is None:
+            raise SandboxError(f"no Home view published for {owner.name}")
+        found = find_select(view.get("blocks"), action_id, value, block_id)
+        if found is None:
+            raise SandboxError(f"no static_select {action_id!r} with option {value!r} on Home")
+        payload = view_select_payload(self, user, view, *found)
         url = self.app.interactivity_request_url or self.app.event_request_url
         return await self.dispatcher.deliver_interaction("interactive", payload, url)
 

@@ -226,3 +226,53 @@ async def handle_response_url(request: web.Request) -> web.Response:
         return web.Response(status=400 if error in ("no_text", "invalid_blocks") else 404,
                             text=error)
     return web.Response(text="ok")
+
+
+def find_select(blocks: list[dict[str, Any]] | None, action_id: str, value: str,
+                block_id: str | None = None
+                ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]] | None:
+    """(block, static_select element, the option with this value), or None."""
+    for block in blocks or []:
+        if block_id is not None and block.get("block_id") != block_id:
+            continue
+        elements = list(block.get("elements") or [])
+        if isinstance(block.get("accessory"), dict):
+            elements.append(block["accessory"])
+        for element in elements:
+            if element.get("type") != "static_select" or element.get("action_id") != action_id:
+                continue
+            option = next((o for o in element.get("options") or []
+                           if o.get("value") == value), None)
+            if option is not None:
+                return block, element, option
+    return None
+
+
+def view_select_payload(emu: Emulator, user: User, view: dict[str, Any], block: dict[str, Any],
+                        element: dict[str, Any], option: dict[str, Any]) -> dict[str, Any]:
+    """block_actions for a choice in a static_select on a view (the Home tab), shaped like
+    Slack's: container type "view", the view with its state, no response_url or channel."""
+    ws = emu.ws
+    block_id = str(block.get("block_id", ""))
+    selected = {"text": option.get("text"), "value": option["value"]}
+    action: dict[str, Any] = {"type": "static_select", "action_id": element["action_id"],
+                              "block_id": block_id, "selected_option": selected,
+                              "action_ts": ids.format_ts(int(emu.clock.now() * 1_000_000))}
+    if element.get("placeholder"):
+        action["placeholder"] = element["placeholder"]
+    state = {"values": {block_id: {element["action_id"]: {"type": "static_select",
+                                                          "selected_option": selected}}}}
+    return {
+        "type": "block_actions",
+        "user": {"id": user.id, "username": user.name, "name": user.name, "team_id": ws.team.id},
+        "api_app_id": ws.bot_user.app_id,
+        "token": emu.creds.verification_token,
+        "container": {"type": "view", "view_id": view["id"]},
+        "trigger_id": ids.trigger_id(),
+        "team": {"id": ws.team.id, "domain": ws.team.domain},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "view": {**view, "state": state},
+        "actions": [action],
+        "state": state,
+    }

@@ -163,10 +163,27 @@ def _button(element: dict[str, Any], block_id: str) -> str:
             f"{escape(label)}</button>")
 
 
+def _static_select(element: dict[str, Any], block_id: str) -> str:
+    """A <select>; choosing an option sends block_actions (app.js, control API select_home)."""
+    initial = (element.get("initial_option") or {}).get("value")
+    placeholder = (element.get("placeholder") or {}).get("text", "")
+    options = [] if initial else [f'<option value="" disabled selected>{escape(placeholder)}'
+                                  "</option>"]
+    for option in element.get("options") or []:
+        value = str(option.get("value", ""))
+        chosen = " selected" if value == initial else ""
+        label = (option.get("text") or {}).get("text", value)
+        options.append(f'<option value="{escape(value)}"{chosen}>{escape(label)}</option>')
+    return (f'<select class="static-select" data-action-id="{escape(element.get("action_id", ""))}"'
+            f' data-block-id="{escape(block_id)}">{"".join(options)}</select>')
+
+
 def _element(element: dict[str, Any], block_id: str, ws: Workspace) -> str:
     kind = element.get("type")
     if kind in ("button", "feedback_buttons", "icon_button"):
         return _button(element, block_id)
+    if kind == "static_select":
+        return _static_select(element, block_id)
     if kind in ("mrkdwn", "plain_text"):
         return str(render_text_object(element, ws))
     if kind == "image":

@@ -187,6 +187,14 @@ class Sandbox:
         return self._submit(self.emulator.click(user, channel, message_ts, action_id, value,
                                                 block_id)).result(timeout)
 
+    def select_in_home(self, user: str, action_id: str, value: str,
+                       block_id: str | None = None, view_of: str | None = None,
+                       timeout: float = 10.0) -> dict[str, Any]:
+        """Pick option `value` in a static_select on `user`'s Home tab (block_actions);
+        `view_of="ada"` forges it from ada's view. Returns the ack like click() does."""
+        return self._submit(self.emulator.select_in_home(user, action_id, value, block_id,
+                                                         view_of)).result(timeout)
+
     def _submit(self, coro: Coroutine[Any, Any, InteractionResult]
                 ) -> concurrent.futures.Future[dict[str, Any]]:
         async def run() -> dict[str, Any]:

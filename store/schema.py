@@ -151,3 +151,14 @@ engine_sessions = Table(
     Column("busy_s", Float, nullable=False, default=0.0),
     Column("uptime_s", Float, nullable=False, default=0.0),
 )
+
+# Answer modes an admin chose in Slack (App Home), on top of CHANNEL_MODES: a channel id, or
+# "dm" (every direct message) or "default" (every other channel). kb/route.py reads them.
+channel_modes = Table(
+    "channel_modes",
+    metadata,
+    Column("channel", String(32), primary_key=True),
+    Column("mode", String(16), nullable=False),  # kb | assistant | auto
+    Column("set_by", String(32), nullable=False),  # the admin's user id
+    Column("set_at", Float, nullable=False),
+)

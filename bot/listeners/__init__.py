@@ -15,7 +15,8 @@ from bot.blocks import FEEDBACK_ACTION, HANDOFF_ACTION, SHARE_ACTION, STOP_ACTIO
 from bot.listeners.actions import handle_feedback, handle_handoff, handle_share, handle_stop
 from bot.listeners.commands import handle_ask_command
 from bot.listeners.events import ack_other_event, handle_message_event
-from bot.listeners.home import handle_app_home_opened
+from bot.listeners.home import handle_app_home_opened, handle_mode_choice
+from bot.modes_view import MODE_ACTION
 from bot.services import BotServices
 
 # Manifest `bot_events`: mentions, thread follow-ups in public and private channels, DMs,
@@ -27,7 +28,7 @@ SUBSCRIBED_EVENTS = (
     "message.groups",
     "message.im",
 )
-ACTIONS = (STOP_ACTION, FEEDBACK_ACTION, HANDOFF_ACTION, SHARE_ACTION)
+ACTIONS = (STOP_ACTION, FEEDBACK_ACTION, HANDOFF_ACTION, SHARE_ACTION, MODE_ACTION)
 
 
 def register_listeners(app: App, bot: BotServices) -> None:
@@ -40,3 +41,4 @@ def register_listeners(app: App, bot: BotServices) -> None:
     app.action(FEEDBACK_ACTION)(partial(handle_feedback, bot=bot))
     app.action(HANDOFF_ACTION)(partial(handle_handoff, bot=bot))
     app.action(SHARE_ACTION)(partial(handle_share, bot=bot))
+    app.action(MODE_ACTION)(partial(handle_mode_choice, bot=bot))  # App Home, admins only

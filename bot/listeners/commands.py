@@ -20,7 +20,7 @@ from bot.blocks import question_metadata
 from bot.formatting import sanitize
 from bot.jobs import AnswerJob
 from bot.pipeline import answer_question
-from bot.services import BotServices
+from bot.services import BotServices, channel_modes_of
 from bot.types import Question
 from bot.usage_report import usage_reply_for
 
@@ -30,6 +30,12 @@ HELP_WORDS = frozenset({"", "help", "?", "-h", "--help"})
 THINKING_ACK = ":hourglass_flowing_sand: Thinking about your question…"
 ACK_WAIT_S = 3.0  # Slack waits this long for an ack
 USAGE_WORD = "usage"
+CONFIG_WORD = "config"
+MODE_MEANINGS = {
+    "kb": "answers from the documents or hands off",
+    "assistant": "a general assistant with the thread as context",
+    "auto": "the documents when a question is about them, else the assistant",
+}
 
 
 def handle_ask_command(ack: Ack, command: dict[str, Any], *, bot: BotServices) -> None:
@@ -40,6 +46,9 @@ def handle_ask_command(ack: Ack, command: dict[str, Any], *, bot: BotServices) -
         return
     if text.lower() == USAGE_WORD:  # cost branch: `/ask usage`, private to the asker
         ack(text=usage_reply(bot, str(command["user_id"])))
+        return
+    if text.lower() == CONFIG_WORD:  # modes branch: `/ask config`, admins, private
+        ack(text=config_reply(bot, str(command["user_id"]), str(command["channel_id"])))
         return
     channel_id = str(command["channel_id"])
     question = Question(
@@ -69,6 +78,28 @@ def handle_ask_command(ack: Ack, command: dict[str, Any], *, bot: BotServices) -
     else:
         ack()
     bot.acks.acked(trigger_id, job.acked)
+
+
+def config_reply(bot: BotServices, user_id: str, channel_id: str) -> str:
+    """`/ask config`: this channel's answer mode, and where an admin changes it."""
+    if user_id not in bot.settings.admin_users:
+        return "Only Deskhand's admins (ADMIN_USERS) can see and change its configuration."
+    modes = channel_modes_of(bot.answerer)
+    if modes is None:
+        return (
+            "No knowledge base is loaded (KB_DIR), so every question goes to the general "
+            "assistant; answer modes apply once one is."
+        )
+    try:
+        mode = modes.get(channel_id, is_dm=channel_id.startswith("D"))
+    except Exception:
+        logger.exception("could not read the mode of %s", channel_id)
+        return "Sorry, I couldn't read this channel's mode just now. Please try again."
+    where = "Direct messages answer" if channel_id.startswith("D") else "This channel answers"
+    return (
+        f"{where} in *{mode}* mode ({MODE_MEANINGS[mode]}). To change it, open Deskhand's "
+        "*Home* tab: admins see an *Answer modes* section there."
+    )
 
 
 def usage_reply(bot: BotServices, user_id: str) -> str:

@@ -291,6 +291,16 @@ document.addEventListener("click", async (e) => {
   }
 });
 
+// A static_select on the Home tab: the choice goes out as block_actions.
+document.addEventListener("change", async (e) => {
+  const select = e.target.closest("select.static-select[data-action-id]");
+  if (!select || !select.value) return;
+  select.disabled = true;
+  await api("select_home", { user: config.as, action_id: select.dataset.actionId,
+                             block_id: select.dataset.blockId, value: select.value });
+  select.disabled = false;
+});
+
 $("close-thread").addEventListener("click", closeThread);
 $("show-setup").addEventListener("click", () => $("setup").classList.toggle("hidden"));
 $("as-user").addEventListener("change", (e) => {

@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 from slackemu import Sandbox
 from slackemu.contract import event_problems
 from slackemu.manifest import load_manifest
+from slackemu.ui import home_html
 
 from .helpers import bolt_app, socket_mode, web_client
 
@@ -146,3 +147,59 @@ def test_home_tab_in_the_page_shows_the_published_blocks(sandbox: Sandbox) -> No
     assert "blk-header" in page and "Usage" in page and "Answers" in page
     with urllib.request.urlopen(url.replace("&tab=home", "")) as response:
         assert 'id="home"' not in response.read().decode()  # the Messages tab
+
+
+SELECT_HOME = {
+    "type": "home",
+    "blocks": [
+        {
+            "type": "section",
+            "block_id": "mode:C1",
+            "text": {"type": "mrkdwn", "text": "*#random*"},
+            "accessory": {
+                "type": "static_select",
+                "action_id": "pick",
+                "placeholder": {"type": "plain_text", "text": "Mode"},
+                "initial_option": {"text": {"type": "plain_text", "text": "KB"}, "value": "kb"},
+                "options": [
+                    {"text": {"type": "plain_text", "text": "KB"}, "value": "kb"},
+                    {"text": {"type": "plain_text", "text": "Assistant"}, "value": "assistant"},
+                ],
+            },
+        }
+    ],
+}
+
+
+def test_a_static_select_on_home_sends_block_actions_to_bolt(sandbox: Sandbox) -> None:
+    app = bolt_app(sandbox)
+    seen: list[dict[str, Any]] = []
+
+    @app.action("pick")
+    def picked(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        seen.append({"body": body, "action": action})
+
+    ada = sandbox.user_id("ada")
+    view = web_client(sandbox).views_publish(user_id=ada, view=SELECT_HOME)["view"]
+    with socket_mode(sandbox, app):
+        assert sandbox.select_in_home("ada", "pick", "assistant")["acked"]
+        sandbox.wait_for(lambda: seen, timeout=10)
+    body, action = seen[0]["body"], seen[0]["action"]
+    assert body["type"] == "block_actions" and body["user"]["id"] == ada
+    assert body["container"] == {"type": "view", "view_id": view["id"]}
+    assert body["view"]["id"] == view["id"] and "response_url" not in body
+    assert action["type"] == "static_select" and action["block_id"] == "mode:C1"
+    assert action["selected_option"]["value"] == "assistant"
+    assert (
+        body["view"]["state"]["values"]["mode:C1"]["pick"]["selected_option"]
+        == (action["selected_option"])
+    )
+    # An option the select does not offer cannot be chosen.
+    with pytest.raises(Exception, match="no static_select"):
+        sandbox.select_in_home("ada", "pick", "chatty")
+    # The page shows it as a <select> with the current option chosen.
+    page = str(home_html(sandbox.emulator, ada))
+    assert 'class="static-select" data-action-id="pick"' in page
+    assert '<option value="kb" selected>KB</option>' in page
+    assert sandbox.violations() == []
