@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Literal
 
 from aiohttp import web
@@ -65,6 +66,15 @@ def slash_command_payload(emu: Emulator, user: User, conv: Conversation, command
 def find_clickable(blocks: list[dict[str, Any]] | None, action_id: str,
                    block_id: str | None = None) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """(block, element) for the first clickable element with this action_id."""
+    for block, element in interactive_elements(blocks, block_id):
+        if element.get("type") in CLICKABLE_TYPES and element.get("action_id") == action_id:
+            return block, element
+    return None
+
+
+def interactive_elements(blocks: list[dict[str, Any]] | None, block_id: str | None = None
+                         ) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """(block, element) for each element and accessory, in the block with block_id if given."""
     for block in blocks or []:
         if block_id is not None and block.get("block_id") != block_id:
             continue
@@ -72,9 +82,7 @@ def find_clickable(blocks: list[dict[str, Any]] | None, action_id: str,
         if isinstance(block.get("accessory"), dict):
             elements.append(block["accessory"])
         for element in elements:
-            if element.get("type") in CLICKABLE_TYPES and element.get("action_id") == action_id:
-                return block, element
-    return None
+            yield block, element
 
 
 def clickables(blocks: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
@@ -232,19 +240,12 @@ def find_select(blocks: list[dict[str, Any]] | None, action_id: str, value: str,
                 block_id: str | None = None
                 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]] | None:
     """(block, static_select element, the option with this value), or None."""
-    for block in blocks or []:
-        if block_id is not None and block.get("block_id") != block_id:
+    for block, element in interactive_elements(blocks, block_id):
+        if element.get("type") != "static_select" or element.get("action_id") != action_id:
             continue
-        elements = list(block.get("elements") or [])
-        if isinstance(block.get("accessory"), dict):
-            elements.append(block["accessory"])
-        for element in elements:
-            if element.get("type") != "static_select" or element.get("action_id") != action_id:
-                continue
-            option = next((o for o in element.get("options") or []
-                           if o.get("value") == value), None)
-            if option is not None:
-                return block, element, option
+        option = next((o for o in element.get("options") or [] if o.get("value") == value), None)
+        if option is not None:
+            return block, element, option
     return None
 
 
