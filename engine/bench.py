@@ -273,7 +273,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     # (3) the engine in its default configuration
     quantize = choose_quantization(settings.quantize, device, default_dtype)
     report["quantize"] = quantize
-    default_model = _default_model(model, default_dtype, quantize)
+    default_model = _default_model(model, default_dtype, quantize, tokenizer)
     engine = _engine_over(default_model, tokenizer, eos_ids, len(prompts), context, cpu_threads)
     if device.type == "cuda":  # warm-up: record the CUDA graphs for these shapes
         run_engine(engine, conversations, params)
@@ -353,7 +353,7 @@ def _scenario(
 
     dtype = choose_dtype(settings.dtype, device)
     quantize = choose_quantization(settings.quantize, device, dtype)
-    default_model = _default_model(model, dtype, quantize)
+    default_model = _default_model(model, dtype, quantize, tokenizer)
 
     def make(rows: int, context: int, **options: Any) -> Engine:
         return _engine_over(default_model, tokenizer, eos_ids, rows, context, threads, **options)
@@ -373,14 +373,15 @@ def _scenario(
     return report
 
 
-def _default_model(model: Any, dtype: Any, quantize: str) -> Any:
+def _default_model(model: Any, dtype: Any, quantize: str, tokenizer: Any) -> Any:
     """A copy of `model` in the default dtype, int8-quantized when `quantize` says so."""
     import copy
 
-    from engine.model.quantize import quantize_int8
+    from engine.model.quantize import calibration_prompts, quantize_int8
     from engine.testing.reference import clone_as
 
     default = clone_as(model, str(dtype).removeprefix("torch."))
     if quantize == "int8":
-        default = quantize_int8(copy.deepcopy(default) if default is model else default)
+        default = copy.deepcopy(default) if default is model else default
+        default = quantize_int8(default, calibration_prompts(tokenizer))
     return default

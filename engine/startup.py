@@ -29,7 +29,7 @@ def start_engine(settings: Any) -> Engine:
         resolve_source,
         use_threads,
     )
-    from engine.model.quantize import choose_quantization
+    from engine.model.quantize import calibration_prompts, choose_quantization
     from engine.model.runner import ModelRunner
 
     device = choose_device(settings.device)
@@ -50,6 +50,7 @@ def start_engine(settings: Any) -> Engine:
         cuda_graphs=settings.cuda_graphs,
         prefix_cache_mb=settings.prefix_cache_mb,
         quantize=quantize,
+        calibration=calibration_prompts(loaded.tokenizer) if quantize == "int8" else (),
     )
     config = EngineConfig(
         max_running=max_running,

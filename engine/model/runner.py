@@ -95,11 +95,12 @@ class ModelRunner:
         prefix_cache_mb: int = 0,
         prefix_block_tokens: int = 32,
         quantize: str = "none",
+        calibration: Sequence[Sequence[int]] = (),
     ) -> None:
         check_supported(model.config)
         parameters = sum(p.numel() for p in model.parameters())
         if quantize == "int8":  # see engine.model.quantize: CPU float32 only
-            model = quantize_int8(model)
+            model = quantize_int8(model, calibration)
         self.model = model.eval()
         self.threads = threads
         config = model.config

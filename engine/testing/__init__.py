@@ -36,6 +36,7 @@ def make_tiny_engine(
     prefix_block_tokens: int = 16,
     stall_s: float = 120.0,
     quantize: str = "none",
+    calibration: Any = (),
 ) -> Engine:
     """A started engine over a fresh tiny model (shut it down when done).
 
@@ -57,6 +58,7 @@ def make_tiny_engine(
         prefix_cache_mb=prefix_cache_mb,
         prefix_block_tokens=prefix_block_tokens,
         quantize=quantize,
+        calibration=calibration,
     )
     config = EngineConfig(
         max_running=max_running,

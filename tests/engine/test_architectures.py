@@ -77,6 +77,22 @@ def test_cancel_and_overload(architecture: str) -> None:
         engine.shutdown()
 
 
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_int8_with_outlier_channels_runs_each_family_per_row_exact(architecture: str) -> None:
+    model = make_tiny_model(VOCAB, architecture=architecture, dtype="float32", seed=1)
+    prompts = [list(range(3, 90)), list(range(120, 200))]
+    engine = make_tiny_engine(model=model, quantize="int8", calibration=prompts)
+    try:
+        assert engine.runner.info.quantization == "int8"
+        params = SamplingParams(max_new_tokens=10, ignore_eos=True)
+        handles = [engine.submit(ask(f"question {i}"), params) for i in range(6)]
+        results = [h.result(timeout=30) for h in handles]
+        assert all(r.output_tokens == 10 for r in results)
+        assert engine.generate(ask("question 4"), params).token_ids == results[4].token_ids
+    finally:
+        engine.shutdown()
+
+
 @pytest.mark.parametrize("architecture", ["mistral", "gemma3_text"])
 def test_sliding_window_caps_the_context_window_explicitly(architecture: str) -> None:
     import transformers
