@@ -58,7 +58,7 @@ class Settings(BaseSettings):
         512, ge=0, description="prefill longer prompts in chunks between decode steps; 0 = never"
     )
     quantize: Literal["auto", "none", "int8"] = Field(
-        "none", description="int8 weights; auto = int8 on a CPU serving float32, else none"
+        "auto", description="int8 weights; auto = int8 on a CPU serving float32, else none"
     )
     engine_stall_s: float = Field(
         60.0, gt=0, description="a model step running longer marks the engine unhealthy"
