@@ -116,14 +116,14 @@ class RowInt8Linear(torch.nn.Module):
         rows = x.reshape(-1, self.in_features)
         magnitude = rows.abs()
         if self.outliers is not None:  # their weights are zero here: let them clip
-            magnitude[:, self.outliers] = 0.0
+            magnitude.index_fill_(1, self.outliers, 0.0)
         scale = magnitude.amax(dim=1, keepdim=True).clamp_(min=1e-12)
         y = torch.ops.quantized.linear_with_input_q_dq_qweight_dq_output_fp32(
             rows / scale, _ROW_SCALE, _ROW_ZERO_POINT, self._packed
         )
         y.mul_(scale)
         if self.outliers is not None:
-            y.addmm_(rows[:, self.outliers], self.outlier_weight)
+            y.addmm_(rows.index_select(1, self.outliers), self.outlier_weight)
         if self.bias is not None:
             y.add_(self.bias)
         return y.reshape(*x.shape[:-1], self.out_features)
