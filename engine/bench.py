@@ -181,6 +181,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="decode stalls while a prompt this long arrives, chunked prefill on/off",
     )
     parser.add_argument(
+        "--quality",
+        metavar="DIR",
+        help="int8 vs float32 (and llama.cpp with --peer llama-cpp) on the text files in DIR",
+    )
+    parser.add_argument(
         "--tokenizer",
         default=None,
         help="with --random-model: a tokenizer directory instead of MODEL's",
@@ -233,6 +238,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     load_s = time.perf_counter() - started
     eos = model.generation_config.eos_token_id
     eos_ids = [eos] if isinstance(eos, int) else list(eos or [])
+    if args.quality:
+        from engine.bench_quality import quality
+
+        gguf = source.location if "llama-cpp" in args.peer and source.kind == "gguf" else None
+        return {"model": name} | quality(model, tokenizer, args.quality, gguf)
     if args.workload == "support" or args.long_prompt:
         return _scenario(args, model, tokenizer, eos_ids, cpu_threads, settings, name, device)
     chat = ChatFormat(tokenizer, eos_ids)

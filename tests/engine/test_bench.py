@@ -81,3 +81,24 @@ def test_bench_long_prompt_reports_decode_stalls_both_ways() -> None:
     report = _bench("--long-prompt", "600")
     assert report["long_prompt_tokens"] == 600 and report["prefill_chunk_tokens"] > 0
     assert report["decode_stall_max_ms_unchunked"] > 0 and report["decode_stall_max_ms_chunked"] > 0
+
+
+def test_bench_quality_scores_int8_against_float32_on_a_folder_of_text(tmp_path) -> None:
+    from engine.bench_quality import quality
+    from engine.testing import make_byte_tokenizer, make_tiny_model
+
+    tokenizer = make_byte_tokenizer()
+    model = make_tiny_model(len(tokenizer), seed=0, dtype="float32")
+    (tmp_path / "returns.md").write_text("Returns are free within 30 days of delivery. " * 20)
+    (tmp_path / "notes.txt").write_text("Opening hours: nine to six, Monday to Saturday. " * 20)
+    (tmp_path / "image.png").write_bytes(b"\x89PNG")  # not text: skipped
+    report = quality(model, tokenizer, str(tmp_path), gguf=None)
+    assert report["chunks"] >= 4 and report["tokens"] >= 1000
+    assert report["float32"]["top1_agreement"] == 1.0
+    assert report["float32"]["kl_from_float32"] == 0.0
+    for variant in ("int8", "int8_without_outlier_channels"):
+        assert 0.9 < report[variant]["top1_agreement"] < 1.0  # quantized, and close
+        assert report[variant]["kl_from_float32"] >= 0.0
+        assert abs(report[variant]["perplexity"] / report["float32"]["perplexity"] - 1) < 0.05
+    with pytest.raises(SystemExit, match=r"no \.md or \.txt files"):
+        quality(model, tokenizer, str(tmp_path / "returns.md.d"), gguf=None)
