@@ -239,7 +239,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     eos = model.generation_config.eos_token_id
     eos_ids = [eos] if isinstance(eos, int) else list(eos or [])
     if args.quality:
-        from engine.bench_quality import quality
+        from engine.testing.quality import quality
 
         gguf = source.location if "llama-cpp" in args.peer and source.kind == "gguf" else None
         return {"model": name} | quality(model, tokenizer, args.quality, gguf)

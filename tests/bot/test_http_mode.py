@@ -3,6 +3,7 @@ signature check (bad or stale: 401, nothing processed)."""
 
 from __future__ import annotations
 
+import errno
 import json
 import socket
 import time
@@ -20,10 +21,17 @@ def free_port() -> int:
 
 
 def start_http(make_workspace, run_bot, engine, **overrides):
-    port = free_port()
-    sb = make_workspace(request_url=f"http://127.0.0.1:{port}/slack/events")
-    bot = run_bot(sb, engine, mode="http", port=port, slack_app_token=None, **overrides)
-    return sb, bot, f"http://127.0.0.1:{port}"
+    for attempt in range(5):  # the free port can be taken before the bot binds it
+        port = free_port()
+        sb = make_workspace(request_url=f"http://127.0.0.1:{port}/slack/events")
+        try:
+            bot = run_bot(sb, engine, mode="http", port=port, slack_app_token=None, **overrides)
+        except OSError as err:
+            if err.errno != errno.EADDRINUSE or attempt == 4:
+                raise
+            continue
+        return sb, bot, f"http://127.0.0.1:{port}"
+    raise AssertionError("unreachable")
 
 
 def post(url: str, body: bytes, headers: dict[str, str]) -> int:

@@ -84,8 +84,8 @@ def test_bench_long_prompt_reports_decode_stalls_both_ways() -> None:
 
 
 def test_bench_quality_scores_int8_against_float32_on_a_folder_of_text(tmp_path) -> None:
-    from engine.bench_quality import quality
     from engine.testing import make_byte_tokenizer, make_tiny_model
+    from engine.testing.quality import quality
 
     tokenizer = make_byte_tokenizer()
     model = make_tiny_model(len(tokenizer), seed=0, dtype="float32")
