@@ -160,18 +160,19 @@ class SharedInputInt8:
                     )
                 )
         self.linear = RowInt8Linear(fused, outliers)
-        self._last: tuple[torch.Tensor | None, torch.Tensor | None] = (None, None)
+        self.readers = len(linears)
+        # (input, output, sibling reads still to come); dropped after the last read, so a
+        # long prompt's activations are not kept alive until the next forward
+        self._pending: tuple[torch.Tensor, torch.Tensor, int] | None = None
 
     def output(self, x: torch.Tensor) -> torch.Tensor:
-        last_input, last_output = self._last  # one read: safe if two threads share the model
-        if last_input is x and last_output is not None:
-            return last_output
-        y = self.linear(x)
-        self._last = (x, y)
+        pending = self._pending  # one read: safe if two threads share the model
+        if pending is not None and pending[0] is x:
+            _, y, left = pending
+        else:
+            y, left = self.linear(x), self.readers
+        self._pending = (x, y, left - 1) if left > 1 else None
         return y
-
-    def clear(self) -> None:
-        self._last = (None, None)
 
 
 class SliceOf(torch.nn.Module):
