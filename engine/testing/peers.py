@@ -39,15 +39,7 @@ def llama_cpp_tok_s(
     gguf_path: str, conversations: Sequence[Any], new_tokens: int, threads: int
 ) -> float:
     """llama-cpp-python on the GGUF, the conversations one after another, greedy."""
-    try:
-        from llama_cpp import Llama
-    except ImportError as err:
-        raise SystemExit(
-            "the llama.cpp peer needs llama-cpp-python: `.venv/bin/pip install llama-cpp-python` "
-            "(it compiles llama.cpp, about 10 minutes on 2 cores)"
-        ) from err
-    with _without_extra_buffer_types():
-        llm = Llama(model_path=gguf_path, n_ctx=2048, n_threads=threads, verbose=False)
+    llm = load_llama_cpp(gguf_path, threads, n_ctx=2048)
     eos = llm.token_eos()
     never_stop = {eos: -1e9}  # generate exactly `new_tokens`, as the engine run does
     llm.create_chat_completion(conversations[0], max_tokens=4, temperature=0.0)  # warm-up
@@ -58,6 +50,19 @@ def llama_cpp_tok_s(
         )
         tokens += out["usage"]["completion_tokens"]  # type: ignore[index]
     return tokens / (time.perf_counter() - started)
+
+
+def load_llama_cpp(gguf_path: str, threads: int, **options: Any) -> Any:
+    """A llama_cpp.Llama on the GGUF, or a SystemExit saying how to install it."""
+    try:
+        from llama_cpp import Llama
+    except ImportError as err:
+        raise SystemExit(
+            "the llama.cpp peer needs llama-cpp-python: `.venv/bin/pip install llama-cpp-python` "
+            "(it compiles llama.cpp, about 10 minutes on 2 cores)"
+        ) from err
+    with _without_extra_buffer_types():
+        return Llama(model_path=gguf_path, n_threads=threads, verbose=False, **options)
 
 
 @contextlib.contextmanager

@@ -81,12 +81,10 @@ def quality(model: Any, tokenizer: Any, folder: str, gguf: str | None) -> dict[s
 
 def _llama_cpp_logits(gguf: str, chunks: list[list[int]]) -> list[torch.Tensor]:
     import numpy as np
-    from llama_cpp import Llama
 
-    from engine.testing.peers import _without_extra_buffer_types
+    from engine.testing.peers import load_llama_cpp
 
-    with _without_extra_buffer_types():
-        llm = Llama(model_path=gguf, n_ctx=1024, n_threads=1, logits_all=True, verbose=False)
+    llm = load_llama_cpp(gguf, 1, n_ctx=1024, logits_all=True)
     out = []
     for chunk in chunks:
         llm.reset()

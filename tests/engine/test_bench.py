@@ -98,7 +98,6 @@ def test_bench_quality_scores_int8_against_float32_on_a_folder_of_text(tmp_path)
     assert report["float32"]["kl_from_float32"] == 0.0
     for variant in ("int8", "int8_without_outlier_channels"):
         assert 0.9 < report[variant]["top1_agreement"] < 1.0  # quantized, and close
-        assert report[variant]["kl_from_float32"] >= 0.0
         assert abs(report[variant]["perplexity"] / report["float32"]["perplexity"] - 1) < 0.05
     with pytest.raises(SystemExit, match=r"no \.md or \.txt files"):
         quality(model, tokenizer, str(tmp_path / "returns.md.d"), gguf=None)
