@@ -199,10 +199,11 @@ def calibrate(
 ) -> dict[str, torch.Tensor]:
     """Per linear layer, the `count` input channels with the largest |x| over `prompts`.
 
-    Measured on the default model (perplexity on the sample knowledge base, and the
-    KL divergence of next-token distributions from float32, teacher-forced): float32 30.43;
-    int8 without outlier channels and 7-bit rows 35.26 (KL 0.174); with 32 float32 channels
-    per layer and 8-bit rows 30.66 (KL 0.013); llama.cpp on the same GGUF 30.57 (KL 0.004).
+    Measured on the default model with `deskhand bench engine --quality` (perplexity on the
+    sample knowledge base; KL divergence of next-token distributions from float32):
+    float32 30.43; int8 with 7-bit rows and no outlier channels 35.26 (KL 0.174); 8-bit rows
+    without them 32.29 (KL 0.065); with 32 float32 channels per layer 30.80 (KL 0.013);
+    llama.cpp on the same GGUF 30.57 (KL 0.004).
     """
     peaks: dict[str, torch.Tensor] = {}
     hooks = []
