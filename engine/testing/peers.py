@@ -35,21 +35,28 @@ def hf_continuous_batching_tok_s(
     return sum(len(o.generated_tokens) for o in outputs.values()) / elapsed
 
 
-def llama_cpp_tok_s(
-    gguf_path: str, conversations: Sequence[Any], new_tokens: int, threads: int
-) -> float:
-    """llama-cpp-python on the GGUF, the conversations one after another, greedy."""
-    llm = load_llama_cpp(gguf_path, threads, n_ctx=2048)
-    eos = llm.token_eos()
-    never_stop = {eos: -1e9}  # generate exactly `new_tokens`, as the engine run does
-    llm.create_chat_completion(conversations[0], max_tokens=4, temperature=0.0)  # warm-up
-    started, tokens = time.perf_counter(), 0
-    for conversation in conversations:
-        out = llm.create_chat_completion(
-            conversation, max_tokens=new_tokens, temperature=0.0, logit_bias=never_stop
-        )
-        tokens += out["usage"]["completion_tokens"]  # type: ignore[index]
-    return tokens / (time.perf_counter() - started)
+class LlamaCppPeer:
+    """llama-cpp-python on the GGUF, serving conversations one after another, greedy.
+
+    Its prompt processing gets the same thread count as its decoding (llama-cpp-python's
+    default for it is every core), as the engine has one thread count for both. Like the
+    engine, it reuses the prompt prefix it already holds: llama-cpp-python keeps the last
+    prompt's K/V, so each conversation recomputes only what follows the shared system prompt.
+    """
+
+    def __init__(self, gguf_path: str, threads: int, warm_up: Any) -> None:
+        self.llm = load_llama_cpp(gguf_path, threads, n_ctx=2048, n_threads_batch=threads)
+        self.llm.create_chat_completion(warm_up, max_tokens=4, temperature=0.0)
+
+    def tok_s(self, conversations: Sequence[Any], new_tokens: int) -> float:
+        never_stop = {self.llm.token_eos(): -1e9}  # exactly `new_tokens`, as the engine run
+        started, tokens = time.perf_counter(), 0
+        for conversation in conversations:
+            out = self.llm.create_chat_completion(
+                conversation, max_tokens=new_tokens, temperature=0.0, logit_bias=never_stop
+            )
+            tokens += out["usage"]["completion_tokens"]  # type: ignore[index]
+        return tokens / (time.perf_counter() - started)
 
 
 def load_llama_cpp(gguf_path: str, threads: int, **options: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -26,6 +27,7 @@ KEYS = {
 
 @pytest.mark.slow
 def test_bench_engine_prints_one_json_line_with_its_figures() -> None:
+    peer = ["--peer", "llama-cpp"] if importlib.util.find_spec("llama_cpp") else []
     out = (
         subprocess.run(
             [
@@ -39,6 +41,9 @@ def test_bench_engine_prints_one_json_line_with_its_figures() -> None:
                 "3",
                 "--new-tokens",
                 "6",
+                "--rounds",
+                "2",
+                *peer,
             ],
             capture_output=True,
             text=True,
@@ -52,6 +57,14 @@ def test_bench_engine_prints_one_json_line_with_its_figures() -> None:
     assert report.keys() >= KEYS
     assert report["requests"] == 3 and report["identical_outputs"] == "3/3"
     assert report["engine_tok_s"] > 0 and report["speedup"] > 0
+    rounds = report["engine_tok_s_rounds"]
+    assert report["rounds"] == 2 and len(rounds) == 2
+    assert min(rounds) <= report["engine_tok_s"] <= max(rounds)  # the median of the rounds
+    assert report["prefix_hit_rate"] > 0  # the warm-up left the system prompt cached
+    if peer:  # llama-cpp-python is there when make test set up the llama.cpp server
+        assert len(report["peer_tok_s_rounds"]) == 2 and report["peer_tok_s"] > 0
+        ratio = report["engine_tok_s"] / report["peer_tok_s"]
+        assert abs(report["vs_peer"] - ratio) < 0.02  # median over median, as reported
 
 
 def _bench(*args: str) -> dict:
