@@ -95,7 +95,7 @@ class ModelRunner:
         threads: int | None = None,
         cuda_graphs: bool = True,
         prefix_cache_mb: int = 0,
-        prefix_block_tokens: int = 32,
+        prefix_block_tokens: int = 16,
         quantize: str = "none",
         calibration: Sequence[Sequence[int]] = (),
     ) -> None:
