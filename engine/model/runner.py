@@ -25,6 +25,7 @@ from engine.errors import DeviceFailure, OutOfDeviceMemory
 from engine.model.architectures import check_supported, context_limit
 from engine.model.cuda_graphs import DecodeGraphs
 from engine.model.kv_cache import SlotKVCache
+from engine.model.llama_decode import LlamaDecodeStep, supports_lean_decode
 from engine.model.prefix_cache import PrefixCache
 from engine.model.quantize import quantize_int8
 from engine.model.sampling import RowSampler, sample_next
@@ -112,6 +113,7 @@ class ModelRunner:
         # The eager kernel (Gemma 2's, for its attention soft-capping) adds the mask to the
         # scores, so it needs an additive float mask; the others take a boolean one.
         self._additive_mask = getattr(config, "_attn_implementation", None) == "eager"
+        self.lean_decode = LlamaDecodeStep(model) if supports_lean_decode(model) else None
         self.device = next(model.parameters()).device
         self.dtype = next(model.parameters()).dtype
         head_dim = (
@@ -361,6 +363,8 @@ class ModelRunner:
     ) -> torch.Tensor:
         """One token per row at its own position; (rows, vocab) float logits."""
         self.cache.prepare_decode(rows, positions[:, 0], read)
+        if self.lean_decode is not None:  # the same ops without transformers' module calls
+            return self._logits(self.lean_decode.hidden(ids, positions, mask, self.cache))
         hidden = self.decoder(
             input_ids=ids,
             attention_mask=self._mask(mask),
