@@ -54,8 +54,11 @@ class Settings(BaseSettings):
     prefix_cache_mb: int = Field(
         256, ge=0, description="memory for K/V of shared prompt prefixes; 0 = off"
     )
-    prefill_chunk_tokens: int = Field(
-        512, ge=0, description="prefill longer prompts in chunks between decode steps; 0 = never"
+    prefill_chunk_tokens: int | None = Field(
+        None,
+        ge=0,
+        description="prefill longer prompts in chunks between decode steps; "
+        "unset = 256 on the CPU, 512 on a GPU; 0 = never",
     )
     quantize: Literal["auto", "none", "int8"] = Field(
         "auto", description="int8 weights; auto = int8 on a CPU serving float32, else none"

@@ -224,6 +224,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from engine.model.loader import (
         choose_device,
         choose_dtype,
+        choose_prefill_chunk,
         choose_threads,
         load_model,
         peak_gpu_mb,
@@ -316,7 +317,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             cpu_threads,
             graphs,
             prefix_cache_mb=settings.prefix_cache_mb,
-            prefill_chunk_tokens=settings.prefill_chunk_tokens,
+            prefill_chunk_tokens=choose_prefill_chunk(settings.prefill_chunk_tokens, device),
         )
 
     def warmed_engine(rows: int, graphs: bool, many: list[Any]) -> Engine:
@@ -415,7 +416,7 @@ def _scenario(
 ) -> dict[str, Any]:
     """--workload support / --long-prompt N (engine.bench_scenarios), in the default dtype."""
     from engine import bench_scenarios
-    from engine.model.loader import choose_dtype
+    from engine.model.loader import choose_dtype, choose_prefill_chunk
     from engine.model.quantize import choose_quantization
 
     dtype = choose_dtype(settings.dtype, device)
@@ -434,7 +435,7 @@ def _scenario(
     if args.workload == "support":
         report |= bench_scenarios.support_workload(make, tokenizer, args.requests, args.new_tokens)
     if args.long_prompt:
-        chunk = settings.prefill_chunk_tokens or 512
+        chunk = choose_prefill_chunk(settings.prefill_chunk_tokens, device) or 512
         report |= bench_scenarios.long_prompt(make, chunk, args.long_prompt)
     report["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     return report

@@ -24,6 +24,7 @@ def start_engine(settings: Any) -> Engine:
     from engine.model.loader import (
         choose_device,
         choose_dtype,
+        choose_prefill_chunk,
         choose_threads,
         load_model,
         resolve_source,
@@ -56,7 +57,7 @@ def start_engine(settings: Any) -> Engine:
         max_running=max_running,
         max_queue=settings.max_queue,
         default_timeout_s=settings.request_timeout_s,
-        prefill_chunk_tokens=settings.prefill_chunk_tokens,
+        prefill_chunk_tokens=choose_prefill_chunk(settings.prefill_chunk_tokens, device),
         stall_s=settings.engine_stall_s,
     )
     eos = loaded.model.generation_config.eos_token_id

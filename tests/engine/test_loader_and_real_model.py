@@ -53,6 +53,19 @@ def test_cpu_dtype_follows_bf16_support(monkeypatch) -> None:
     assert choose_dtype("float32", torch.device("cpu")) is torch.float32
 
 
+def test_prefill_chunks_are_smaller_on_the_cpu_unless_set() -> None:
+    import torch
+
+    from deskhand.settings import Settings
+    from engine.model.loader import choose_prefill_chunk
+
+    unset = Settings(_env_file=None).prefill_chunk_tokens
+    assert choose_prefill_chunk(unset, torch.device("cpu")) == 256
+    assert choose_prefill_chunk(unset, torch.device("cuda")) == 512
+    assert choose_prefill_chunk(0, torch.device("cpu")) == 0  # never chunk
+    assert choose_prefill_chunk(1024, torch.device("cpu")) == 1024
+
+
 @pytest.mark.slow
 def test_the_real_default_model_answers_a_question(tmp_path: Path) -> None:
     settings = Settings(
