@@ -18,6 +18,8 @@ _NUM = (
     r"(?:\d+(?:[.,:]\d+)*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
     r"|a|an|half)"
 )
+# "4 working days", "10 calendar days", "two full weeks": a word between number and unit
+_DURATION_QUALIFIER = r"(?:(?:working|business|calendar|banking|full|whole|clear)\s)?"
 _ZH_NUM = r"(?:\d+(?:\.\d+)?|[一二两三四五六七八九十百千半]+)"
 
 # type -> (question cues, evidence patterns); matched on normalized (NFKC, lowercase) text.
@@ -31,7 +33,8 @@ ANSWER_TYPES: dict[str, tuple[str, str]] = {
     "duration": (
         r"how long|how soon|how many (seconds|minutes|hours|days|weeks|months|years)"
         r"|多久|多长时间|几天|多少天|几个月|多少年|几年|几分钟|几秒",
-        rf"\b{_NUM}[\s-]?(seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?"
+        rf"\b{_NUM}[\s-]?{_DURATION_QUALIFIER}(seconds?|secs?|minutes?|mins?|hours?|hrs?|days?"
+        r"|weeks?|months?"
         r"|years?)\b|\b(lifetime|immediately|straight away|same day)\b"
         rf"|{_ZH_NUM}\s?(秒|分钟|小时|天|周|个月|年)",
     ),

@@ -17,6 +17,9 @@ def test_has_answer_type() -> None:
     assert has_answer_type("Bike delivery costs £27.", {"price"})
     assert not has_answer_type("A 7.5% restocking fee applies.", {"price"})
     assert has_answer_type("从电量耗尽到充满约需 4.5 小时。", {"duration"})
+    assert has_answer_type("We check it within 4 working days and then refund.", {"duration"})
+    assert has_answer_type("Allow ten business days.", {"duration"})
+    assert not has_answer_type("We check it on the next working day.", {"duration"})
     assert not has_answer_type("Check the tyre pressure: 3.5 to 4.5 bar.", {"speed"})
     assert has_answer_type("anything at all", set())
 
