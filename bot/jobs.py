@@ -139,6 +139,10 @@ class GenerationPool:
         with self._lock:
             return self._active.get(job_id)
 
+    def active_ids(self) -> list[str]:
+        with self._lock:
+            return list(self._active)
+
     @property
     def active(self) -> int:
         with self._lock:

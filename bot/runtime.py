@@ -24,6 +24,7 @@ from bot.recovery import Recovery
 from bot.services import BotServices, build_services
 from bot.slack_client import make_web_client
 from bot.socket_mode import AckFirstSocketMode
+from bot.stop_relay import StopRelay
 from bot.types import BotIdentity
 from deskhand.settings import SettingsError
 from engine import Engine
@@ -78,6 +79,7 @@ class RunningBot:
     app: App
     mode: Mode
     recovery: Recovery
+    stop_relay: StopRelay
     socket_mode: AckFirstSocketMode | None = None
     http_server: BotHttpServer | None = None
 
@@ -92,6 +94,7 @@ class RunningBot:
         if self.http_server is not None:
             self.http_server.stop()
         self.services.close()  # answers in flight are left open in the store, handed over
+        self.stop_relay.stop()
         self.recovery.stop()
         self.services.answerer.close()
         self.services.store.close()
@@ -116,8 +119,9 @@ def start_bot(
     signing_secret = secret(settings.slack_signing_secret) if resolved == "http" else None
     app = create_app(services, bot_token=bot_token, signing_secret=signing_secret)
     recovery = Recovery(services)
-    running = RunningBot(services, app, resolved, recovery)
+    running = RunningBot(services, app, resolved, recovery, StopRelay(services))
     recovery.start()  # beats, then resumes what a dead process left (before new events)
+    running.stop_relay.start()
     if resolved == "socket":
         app_token = secret(settings.slack_app_token)
         assert app_token is not None

@@ -50,6 +50,7 @@ class AckFirstSocketMode:
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="socket-mode", daemon=True
         )
+        self._closed = False
         self._dispatch = ThreadPoolExecutor(
             max_workers=DISPATCH_THREADS, thread_name_prefix="dispatch"
         )
@@ -60,6 +61,10 @@ class AckFirstSocketMode:
         self.client = future.result(CONNECT_TIMEOUT_S)
 
     def close(self) -> None:
+        """Close the connection and stop its thread; a second call does nothing."""
+        if self._closed:
+            return
+        self._closed = True
         if self.client is not None:
             client = self.client
             client.auto_reconnect_enabled = False

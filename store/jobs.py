@@ -7,13 +7,15 @@
 (channel, ts) in one transaction; of all the replicas (and redeliveries) that see a message,
 exactly one gets True. Each replica beats in `replicas`; a job still open whose owner stopped
 beating for a lease is an orphan, and `take_orphans()` hands each to exactly one live replica.
+A Stop click that reached a replica not writing the answer is left here (`request_stop`) for
+the one that is (`stop_requests`).
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -52,6 +54,7 @@ class JobRow:
     attempts: int
     created_at: float
     updated_at: float
+    stop_requested_by: str | None = None
 
 
 class JobBook:
@@ -117,6 +120,30 @@ class JobBook:
     def set_reply(self, job_id: str, reply_ts: list[str]) -> None:
         """The answer's messages so far, as soon as Slack gave them a ts."""
         self._update(job_id, reply_ts=",".join(reply_ts) or None)
+
+    # --- Stop, across replicas ----------------------------------------------------------
+    def request_stop(self, job_id: str, user_id: str) -> bool:
+        """Ask whichever replica is writing this answer to stop it; False if it has ended."""
+        with self.store.begin() as conn:
+            result = conn.execute(
+                update(jobs)
+                .where(jobs.c.id == job_id, jobs.c.state.in_(OPEN_STATES))
+                .values(stop_requested_by=user_id, updated_at=time.time())
+            )
+        return bool(result.rowcount)
+
+    def stop_requests(self, job_ids: Collection[str]) -> list[str]:
+        """Those of these jobs that someone asked to stop through another replica."""
+        if not job_ids:
+            return []
+        with self.store.begin() as conn:
+            return list(
+                conn.scalars(
+                    select(jobs.c.id).where(
+                        jobs.c.id.in_(list(job_ids)), jobs.c.stop_requested_by.is_not(None)
+                    )
+                )
+            )
 
     def get(self, job_id: str) -> JobRow | None:
         with self.store.begin() as conn:
@@ -216,6 +243,7 @@ def _job(row: Any) -> JobRow:
         attempts=int(row["attempts"]),
         created_at=float(row["created_at"]),
         updated_at=float(row["updated_at"]),
+        stop_requested_by=row["stop_requested_by"],
     )
 
 

@@ -58,6 +58,7 @@ MIGRATIONS: list[Migration] = [
     Migration("0002_feedback", create_tables("feedback_answers", "feedback_votes")),
     Migration("0003_usage", create_tables("answer_usage", "engine_sessions")),
     Migration("0004_channel_modes", create_tables("channel_modes")),
+    Migration("0005_stop_requests", add_column("jobs", "stop_requested_by")),
 ]
 
 

@@ -52,6 +52,7 @@ jobs = Table(
     Column("outcome", String(32)),  # why it ended: stop, length, busy, too_long, restarted…
     Column("reply_ts", Text),  # the answer's message ts, comma-separated parts
     Column("owner", String(64)),  # the replica instance answering it
+    Column("stop_requested_by", String(32)),  # a Stop click that reached another replica
     Column("attempts", Integer, nullable=False, default=0),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),

@@ -1,9 +1,11 @@
 """Button clicks: Stop (cancel generation), 👍/👎 (feedback), "Ask a human" (hand-off) and
 "Share to channel" (publish a private answer). Each acks first; the work is short Slack I/O.
 
-Stop works for the asker and for ADMIN_USERS only; anyone may rate an answer or ask a human
-(a bystander who sees the bot is stuck can call for help). A hand-off is remembered in the
-thread itself (a notice with metadata), so a second click after a restart does not re-ping.
+Stop works for the asker and for ADMIN_USERS only, on whichever replica the click lands (one
+not writing the answer leaves the request in the store for the one that is); anyone may rate
+an answer or ask a human (a bystander who sees the bot is stuck can call for help). A hand-off
+is remembered in the thread itself (a notice with metadata), so a second click after a restart
+does not re-ping.
 """
 
 from __future__ import annotations
@@ -13,16 +15,19 @@ from typing import Any
 
 from slack_bolt import Ack, Respond
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.blocks import NOTICE_EVENT, QUESTION_EVENT, mrkdwn_escape, notice_metadata
 from bot.conversation import asked_text, clean_text
 from bot.formatting import sanitize
 from bot.replying import ReplyTarget, ThreadReply
 from bot.services import BotServices
+from store.jobs import OPEN_STATES
 
 logger = logging.getLogger(__name__)
 
 THANKS = "Thanks for the feedback!"
+STOP_FAILED = "Sorry, I couldn't stop that answer just now. Please try again."
 ALREADY_HANDED_OFF = "This question has already been passed to a human."
 HANDOFF_KIND = "handoff"  # notice_metadata kind of the "I've asked … to help" reply
 
@@ -31,22 +36,38 @@ def handle_stop(
     ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, *, bot: BotServices
 ) -> None:
     ack()
-    job = bot.pool.get(str(action.get("value") or ""))
-    if job is None:
-        logger.info("stop for a finished answer (%s)", action.get("value"))
-        return
+    job_id = str(action.get("value") or "")
     clicker = str((body.get("user") or {}).get("id") or "")
-    asker = job.question.user_id
+    job = bot.pool.get(job_id)
+    try:
+        row = None if job is not None else bot.jobs.get(job_id)
+    except SQLAlchemyError:
+        logger.exception("could not look up answer %s to stop it", job_id)
+        respond(text=STOP_FAILED, response_type="ephemeral", replace_original=False)
+        return
+    if job is None and (row is None or row.state not in OPEN_STATES):
+        logger.info("stop for a finished answer (%s)", job_id)
+        return
+    asker = job.question.user_id if job is not None else row.user_id if row else ""
     if clicker != asker and clicker not in bot.settings.admin_users:
-        logger.info("%s may not stop %s's answer %s", clicker, asker, job.id)
+        logger.info("%s may not stop %s's answer %s", clicker, asker, job_id)
         respond(
             text=f"Only <@{asker}> can stop this answer.",
             response_type="ephemeral",
             replace_original=False,
         )
         return
-    logger.info("%s stopped answer %s", clicker, job.id)
-    job.stop()
+    if job is not None:
+        logger.info("%s stopped answer %s", clicker, job_id)
+        job.stop()
+        return
+    try:  # another replica is writing it: it sees this within StopRelay.POLL_S
+        asked = bot.jobs.request_stop(job_id, clicker)
+    except SQLAlchemyError:
+        logger.exception("could not pass the stop of answer %s on", job_id)
+        respond(text=STOP_FAILED, response_type="ephemeral", replace_original=False)
+        return
+    logger.info("%s asked the replica writing answer %s to stop (%s)", clicker, job_id, asked)
 
 
 def handle_feedback(

@@ -3,6 +3,7 @@ a hand-off is not repeated after the bot restarts."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from slackemu import Sandbox
@@ -64,6 +65,56 @@ def test_an_admin_can_stop_anyones_answer(workspace, run_bot, script, scripted_e
     workspace.wait_for(lambda: scripted_engine.stats().running == 0 or None, timeout=5)
     assert "Stopped." in str(workspace.wait_for_reply("support", ts, timeout=20)["blocks"])
     assert workspace.ephemerals("linus", "support") == []
+
+
+def test_a_stop_that_reaches_another_replica_stops_the_answer(
+    workspace, run_bot, script, scripted_engine, tmp_path
+):
+    """Two replicas on one store: the one writing the answer no longer receives anything,
+    so the click can only reach the other, which passes it on through the store."""
+    script.answer = lambda turns: "word " * 2000
+    script.step_delay_s = 0.005  # ~50 s if nobody stops it
+    shared = {"data_dir": tmp_path / "shared", "stream_mode": "update"}
+    writer = run_bot(workspace, scripted_engine, **shared)
+    ts = workspace.mention("ada", "support", "tell me everything")
+    message = streaming_answer(workspace, ts)
+    assert writer.socket_mode is not None
+    writer.socket_mode.close()  # it keeps writing the answer; events go elsewhere now
+    clicked = run_bot(workspace, scripted_engine, **shared)
+    workspace.wait_for(lambda: workspace.num_connections() == 1 or None, timeout=10)
+
+    click_stop(workspace, "ada", message)
+    workspace.wait_for(lambda: scripted_engine.stats().running == 0 or None, timeout=10)
+    assert "Stopped." in str(workspace.wait_for_reply("support", ts, timeout=20)["blocks"])
+    job_id = find_element(message, "deskhand_stop")["value"]
+    row = clicked.services.jobs.get(job_id)
+    assert row is not None and row.owner == writer.services.jobs.owner
+    assert row.stop_requested_by == workspace.user_id("ada")
+    assert workspace.ephemerals("ada", "support") == []
+
+
+def test_only_the_asker_can_stop_an_answer_written_on_another_replica(
+    workspace, run_bot, script, scripted_engine, tmp_path
+):
+    script.answer = lambda turns: "word " * 2000
+    script.step_delay_s = 0.005
+    shared = {"data_dir": tmp_path / "shared", "stream_mode": "update"}
+    writer = run_bot(workspace, scripted_engine, **shared)
+    ts = workspace.mention("ada", "support", "tell me everything")
+    message = streaming_answer(workspace, ts)
+    assert writer.socket_mode is not None
+    writer.socket_mode.close()
+    run_bot(workspace, scripted_engine, **shared)
+    workspace.wait_for(lambda: workspace.num_connections() == 1 or None, timeout=10)
+
+    click_stop(workspace, "grace", message)
+    told = workspace.wait_for(lambda: workspace.ephemerals("grace", "support") or None, timeout=10)
+    assert told[-1]["text"] == f"Only <@{workspace.user_id('ada')}> can stop this answer."
+    time.sleep(1.5)  # longer than the relay's poll: the answer is still being written
+    assert scripted_engine.stats().running == 1
+    job_id = find_element(message, "deskhand_stop")["value"]
+    row = writer.services.jobs.get(job_id)
+    assert row is not None and row.stop_requested_by is None
 
 
 def test_a_hand_off_is_not_repeated_after_a_restart(workspace, run_bot, scripted_engine):

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, Table, inspect, select
+from sqlalchemy import Column, Integer, MetaData, Table, inspect, select, text
 
 from store import MIGRATIONS, Migration, Store, StoreError, database_url
 from store.handoffs import claim_handoff
@@ -142,6 +142,39 @@ def test_orphans_of_a_dead_replica_go_to_exactly_one_live_one(store_url: str) ->
     owners = {job.id: job.owner for jobs in taken for job in jobs}
     assert all(owner and owner.startswith("live-") for owner in owners.values())
     assert all(job.attempts == 2 for jobs in taken for job in jobs)
+    store.close()
+
+
+def test_a_stop_asked_on_one_replica_is_seen_by_the_one_writing_the_answer(
+    store_url: str,
+) -> None:
+    writer_store, clicked_store = Store.open(store_url), Store.open(store_url)
+    writer, clicked = JobBook(writer_store, "writer"), JobBook(clicked_store, "clicked")
+    assert _claim(writer, "j1", ts="1.0") and _claim(writer, "j2", ts="2.0")
+    writer.mark("j1", JobState.ANSWERING)
+    assert writer.stop_requests(["j1", "j2"]) == []
+    assert clicked.request_stop("j1", "U9")
+    assert writer.stop_requests(["j1", "j2"]) == ["j1"]
+    row = writer.get("j1")
+    assert row is not None and row.stop_requested_by == "U9"
+    writer.mark("j2", JobState.ANSWERED, "stop")
+    assert not clicked.request_stop("j2", "U9")  # it has ended: nothing to stop
+    assert writer.stop_requests([]) == []
+    writer_store.close()
+    clicked_store.close()
+
+
+def test_an_older_database_gets_the_stop_request_column(store_url: str) -> None:
+    store = Store.open(store_url)
+    with store.begin() as conn:  # the shape a database had before 0005
+        conn.execute(text("ALTER TABLE jobs DROP COLUMN stop_requested_by"))
+        conn.execute(schema_version.delete().where(schema_version.c.id == "0005_stop_requests"))
+    store.close()
+    store = Store.open(store_url)
+    columns = {c["name"] for c in inspect(store.engine).get_columns("jobs")}
+    assert "stop_requested_by" in columns
+    book = JobBook(store, "a")
+    assert _claim(book, "j1") and book.request_stop("j1", "U2")
     store.close()
 
 
