@@ -32,25 +32,21 @@ def supports_lean_decode(model: CausalLM) -> bool:
 
 
 class LlamaDecodeStep:
-    """Logits for one new token per row, given a prepared SlotKVCache."""
+    """The last hidden state for one new token per row, given a prepared SlotKVCache."""
 
     def __init__(self, model: CausalLM) -> None:
-        config = model.config
         self.decoder = model.get_decoder()
-        self.groups = config.num_attention_heads // config.num_key_value_heads
-        self.head_dim = (
-            getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
-        )
 
     def hidden(
         self, ids: torch.Tensor, positions: torch.Tensor, mask: torch.Tensor, cache: Any
     ) -> torch.Tensor:
         """ids, positions (rows, 1); mask (rows, 1, 1, read) boolean -> (rows, hidden)."""
-        decoder, rows, head_dim = self.decoder, ids.shape[0], self.head_dim
+        decoder, rows = self.decoder, ids.shape[0]
         hidden = decoder.embed_tokens(ids)  # (rows, 1, hidden)
         cos, sin = decoder.rotary_emb(hidden, position_ids=positions)
         for index, layer in enumerate(decoder.layers):
             attention = layer.self_attn
+            head_dim, groups = attention.head_dim, attention.num_key_value_groups
             x = layer.input_layernorm(hidden)
             query = attention.q_proj(x).view(rows, 1, -1, head_dim).transpose(1, 2)
             key = attention.k_proj(x).view(rows, 1, -1, head_dim).transpose(1, 2)
@@ -58,7 +54,7 @@ class LlamaDecodeStep:
             query, key = apply_rotary_pos_emb(query, key, cos, sin)
             key, value = cache.update(key, value, index)
             # one query token: its heads sharing a key/value head become that head's queries
-            query = query.reshape(rows, -1, self.groups, head_dim)
+            query = query.reshape(rows, -1, groups, head_dim)
             out = torch.nn.functional.scaled_dot_product_attention(
                 query, key, value, attn_mask=mask, scale=attention.scaling
             )
