@@ -38,17 +38,20 @@ def handle_stop(
     ack()
     job_id = str(action.get("value") or "")
     clicker = str((body.get("user") or {}).get("id") or "")
-    job = bot.pool.get(job_id)
-    try:
-        row = None if job is not None else bot.jobs.get(job_id)
-    except SQLAlchemyError:
-        logger.exception("could not look up answer %s to stop it", job_id)
-        respond(text=STOP_FAILED, response_type="ephemeral", replace_original=False)
-        return
-    if job is None and (row is None or row.state not in OPEN_STATES):
-        logger.info("stop for a finished answer (%s)", job_id)
-        return
-    asker = job.question.user_id if job is not None else row.user_id if row else ""
+    job = bot.pool.get(job_id)  # None: another replica is writing it, or it has ended
+    if job is not None:
+        asker = job.question.user_id
+    else:
+        try:
+            row = bot.jobs.get(job_id)
+        except SQLAlchemyError:
+            logger.exception("could not look up answer %s to stop it", job_id)
+            respond(text=STOP_FAILED, response_type="ephemeral", replace_original=False)
+            return
+        if row is None or row.state not in OPEN_STATES:
+            logger.info("stop for a finished answer (%s)", job_id)
+            return
+        asker = row.user_id
     if clicker != asker and clicker not in bot.settings.admin_users:
         logger.info("%s may not stop %s's answer %s", clicker, asker, job_id)
         respond(
