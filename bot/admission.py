@@ -63,6 +63,7 @@ def admit(job: AnswerJob, bot: BotServices, work: Callable[[AnswerJob], None]) -
     if refusal.kind == "not_allowed" and question.kind == "followup":
         refusal = IGNORED
     _record(bot, job, JobState.IGNORED if refusal is IGNORED else JobState.REFUSED, refusal.kind)
+    bot.ops.refused(refusal.kind)
     return refusal
 
 

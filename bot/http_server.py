@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -49,12 +50,20 @@ class BotHttpServer:
     """Serves a Bolt app over HTTP until stop()."""
 
     def __init__(
-        self, app: App, host: str, port: int, health: Health, limits: HttpLimits | None = None
+        self,
+        app: App,
+        host: str,
+        port: int,
+        health: Health,
+        limits: HttpLimits | None = None,
+        *,
+        ready: Health | None = None,
+        observer: Any = None,
     ) -> None:
         limits = limits or HttpLimits()
         self._map: dict[int, Any] = {}
         self._server: Any = waitress.create_server(
-            bolt_wsgi_app(app, health),
+            bolt_wsgi_app(app, health, ready=ready, observer=observer),
             map=self._map,
             host=host,
             port=port,
@@ -78,7 +87,7 @@ class BotHttpServer:
     def start(self) -> None:
         self._thread.start()
         logger.info(
-            "HTTP mode: listening on %s:%d (POST /slack/events, GET /healthz)",
+            "HTTP mode: listening on %s:%d (POST /slack/events, GET /healthz, /readyz)",
             self._server.effective_host,
             self.port,
         )
@@ -96,25 +105,48 @@ class BotHttpServer:
             self._server.task_dispatcher.shutdown(timeout=5)
 
 
-def bolt_wsgi_app(app: App, health: Health) -> Callable[..., Iterable[bytes]]:
-    """The WSGI application: /healthz, then Bolt's adapter for each Slack path."""
+def bolt_wsgi_app(
+    app: App, health: Health, *, ready: Health | None = None, observer: Any = None
+) -> Callable[..., Iterable[bytes]]:
+    """The WSGI application: /healthz and /readyz, then Bolt's adapter for each Slack path
+    (each request counted and its ack timed by `observer`, bot.ops.observer, when given)."""
     handlers = {path: SlackRequestHandler(app, path) for path in SLACK_PATHS}
+    probes = {"/healthz": health, "/readyz": ready or health}
 
     def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
-        if path == "/healthz" and environ.get("REQUEST_METHOD") == "GET":
-            ok, details = health()
+        if path in probes and environ.get("REQUEST_METHOD") == "GET":
+            ok, details = probes[path]()
             body = json.dumps({"ok": ok, **details}).encode()
             return _plain(start_response, "200 OK" if ok else "503 Service Unavailable", body)
         handler = handlers.get(path)
         if handler is None:
             return _plain(start_response, "404 Not Found", b"not found")
-        try:
-            return handler(environ, start_response)
-        except UnicodeDecodeError:
-            return _plain(start_response, "400 Bad Request", b"body is not UTF-8")
+        if observer is None:
+            return _serve(handler, environ, start_response)
+        kind = "events_api" if "json" in environ.get("CONTENT_TYPE", "") else "form"
+        received, statuses = time.monotonic(), []
+
+        def seen(status: str, headers: Any, exc_info: Any = None) -> Any:
+            statuses.append(status)
+            return start_response(status, headers, exc_info)
+
+        observer.event_received(kind)
+        served = _serve(handler, environ, seen)  # type: ignore[arg-type]
+        if statuses and statuses[-1].startswith("2"):
+            observer.event_acked(kind, time.monotonic() - received)
+        return served
 
     return application
+
+
+def _serve(
+    handler: SlackRequestHandler, environ: WSGIEnvironment, start_response: StartResponse
+) -> Iterable[bytes]:
+    try:
+        return handler(environ, start_response)
+    except UnicodeDecodeError:
+        return _plain(start_response, "400 Bad Request", b"body is not UTF-8")
 
 
 def _plain(start_response: StartResponse, status: str, body: bytes) -> list[bytes]:

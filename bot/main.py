@@ -29,6 +29,7 @@ def run_bot(settings: Settings, mode: str = "auto") -> int:
         settings.log_level,
         secrets=configured_secrets(settings),
         message_text=settings.log_message_text,
+        fmt=settings.log_format,
     )
     resolve_mode(settings, mode)  # fail on missing or refused credentials before loading
     check_slack(settings)  # the model, which takes a while

@@ -36,6 +36,7 @@ Reply = ThreadReply | EphemeralReply
 def answer_question(job: AnswerJob, bot: BotServices) -> None:
     """Answer `job.question` in Slack; returns when the answer is written (or refused)."""
     question = job.question
+    watch = bot.ops.answer_started(job)  # metrics, the answer's span, the log context
     progress = Progress(job, bot)
     reply = open_reply(job, bot)
     started = time.monotonic()
@@ -58,10 +59,14 @@ def answer_question(job: AnswerJob, bot: BotServices) -> None:
                 outcome, state = "empty", JobState.ANSWERED
                 return
             # 3) The answerer's plan: the prompt (trimmed to the window) or nothing to generate.
+            watch.begin("retrieval")
             plan = bot.answerer.prepare(question, conversation)
+            watch.end("retrieval", route=route_of(bot.answerer, plan))
         # 4) Generate, streaming into the reply.
         if plan.messages and not job.stop_requested:
+            watch.begin("generation")
             completion = generate(job, plan, reply, bot, progress)
+            watch.end("generation", completion=completion)
         if job.stopped_for_shutdown:
             hand_over(reply, progress)
             outcome, state = "handed over", JobState.ANSWERING
@@ -102,6 +107,8 @@ def answer_question(job: AnswerJob, bot: BotServices) -> None:
             progress.mark(state, outcome)
         elapsed_s = time.monotonic() - started
         _log_finished(job, outcome, completion, elapsed_s)
+        route = route_of(bot.answerer, plan)
+        watch.finish(outcome=outcome, route=route, completion=completion, elapsed_s=elapsed_s)
         # cost branch: one usage row per answer (the coordinator may move this hook); a job
         # handed over at shutdown is metered by the replica that answers it.
         if state is not JobState.ANSWERING:

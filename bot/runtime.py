@@ -20,6 +20,10 @@ from slack_sdk.errors import SlackApiError
 from bot.answerers import Answerer, open_answerer
 from bot.app import create_app
 from bot.http_server import BotHttpServer, HttpLimits
+from bot.ops.health import Health
+from bot.ops.metrics import BotMetrics
+from bot.ops.observer import BotObserver
+from bot.ops.server import OpsServer, serve_ops
 from bot.recovery import Recovery
 from bot.services import BotServices, build_services
 from bot.slack_client import make_web_client
@@ -82,6 +86,8 @@ class RunningBot:
     stop_relay: StopRelay
     socket_mode: AckFirstSocketMode | None = None
     http_server: BotHttpServer | None = None
+    health: Health | None = None
+    ops_server: OpsServer | None = None  # METRICS_PORT: /metrics, /healthz, /readyz
 
     @property
     def identity(self) -> BotIdentity:
@@ -98,6 +104,9 @@ class RunningBot:
         self.recovery.stop()
         self.services.answerer.close()
         self.services.store.close()
+        if self.ops_server is not None:
+            self.ops_server.stop()
+        self.services.ops.close()
         logger.info("bot stopped")
 
 
@@ -108,7 +117,8 @@ def start_bot(
     resolved = resolve_mode(settings, mode)
     bot_token = secret(settings.slack_bot_token)
     assert bot_token is not None
-    client = make_web_client(bot_token, settings.slack_api_url)
+    metrics = BotMetrics()
+    client = make_web_client(bot_token, settings.slack_api_url, observer=metrics.slack_calls)
     identity = _who_am_i(client, settings.slack_api_url)
     try:
         store = Store.open(settings.store_url)
@@ -116,6 +126,7 @@ def start_bot(
         raise SettingsError(f"DATABASE_URL / DATA_DIR: {err}") from None
     answerer = answerer or open_answerer(settings, engine)
     services = build_services(settings, engine, answerer, client, identity, store)
+    services.ops = BotObserver.for_bot(settings, engine, metrics)
     signing_secret = secret(settings.slack_signing_secret) if resolved == "http" else None
     app = create_app(services, bot_token=bot_token, signing_secret=signing_secret)
     recovery = Recovery(services)
@@ -127,22 +138,31 @@ def start_bot(
         assert app_token is not None
         services.acks.confirmed_by_transport = True
         running.socket_mode = AckFirstSocketMode(
-            app, app_token, settings.slack_api_url, on_sent=services.acks.sent
+            app,
+            app_token,
+            settings.slack_api_url,
+            on_sent=services.acks.sent,
+            observer=services.ops,
         )
         running.socket_mode.connect()
+        running.health = Health(services, running.socket_mode.connected)
     else:
+        running.health = Health(services)
         running.http_server = BotHttpServer(
             app,
             settings.http_host,
             settings.port,
-            health=lambda: _health(services),
+            health=running.health.live,
             limits=HttpLimits(
                 threads=settings.http_threads,
                 connection_limit=settings.http_connection_limit,
                 timeout_s=settings.http_timeout_s,
             ),
+            ready=running.health.ready,
+            observer=services.ops,
         )
         running.http_server.start()
+    running.ops_server = serve_ops(running, settings)
     # Everything loaded so far (model, tokenizer, Bolt, the index) lives as long as the process:
     # keep it out of the garbage collector's full passes, which otherwise pause every thread
     # (Socket Mode acks included) for tens of milliseconds.
@@ -180,14 +200,3 @@ def _who_am_i(client: Any, api_url: str) -> BotIdentity:
         bot_id=str(auth.get("bot_id") or ""),
         team_id=str(auth["team_id"]),
     )
-
-
-def _health(services: BotServices) -> tuple[bool, dict[str, Any]]:
-    stats = services.engine.stats()
-    alive = services.engine.is_alive
-    return alive, {
-        "engine_alive": alive,
-        "running": stats.running,
-        "queued": stats.queued,
-        "answers_in_flight": services.pool.active,
-    }

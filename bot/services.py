@@ -26,6 +26,7 @@ from bot.context import ConversationReader, UserDirectory
 from bot.ephemeral import ShareBox
 from bot.jobs import GenerationPool
 from bot.metering import Meter
+from bot.ops.observer import BotObserver
 from bot.pacing import ChannelPacer
 from bot.types import BotIdentity
 from bot.usage_store import UsageLog
@@ -77,6 +78,7 @@ class BotServices:
     pacer: ChannelPacer = field(default_factory=ChannelPacer)
     shares: ShareBox = field(default_factory=ShareBox)
     acks: AckReceipts = field(default_factory=AckReceipts)  # slash-command acks sent
+    ops: BotObserver = field(default_factory=BotObserver)  # metrics, traces, log context
     handoffs: DurableHandoffs = field(init=False)
     # The start of an answer (status, reading the thread, building and tokenizing the prompt)
     # is CPU work; a burst of questions takes turns here instead of competing, 200 threads at

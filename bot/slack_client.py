@@ -24,8 +24,13 @@ def retry_handlers() -> list[RetryHandler]:
     ]
 
 
-def make_web_client(token: str | None, api_url: str) -> WebClient:
+def make_web_client(
+    token: str | None, api_url: str, observer: RetryHandler | None = None
+) -> WebClient:
+    """`observer`, when given, goes first among the retry handlers: it sees every response
+    (bot.ops.metrics counts errors and 429s by method) and never retries itself."""
     base_url = api_url if api_url.endswith("/") else api_url + "/"
-    return WebClient(
-        token=token, base_url=base_url, timeout=TIMEOUT_S, retry_handlers=retry_handlers()
-    )
+    handlers = retry_handlers()
+    if observer is not None:
+        handlers.insert(0, observer)
+    return WebClient(token=token, base_url=base_url, timeout=TIMEOUT_S, retry_handlers=handlers)

@@ -40,9 +40,11 @@ class AckFirstSocketMode:
         api_url: str,
         *,
         on_sent: Callable[[Mapping[str, Any] | None], None] | None = None,
+        observer: Any = None,
     ) -> None:
         self.app = app
         self.on_sent = on_sent  # told after a command's or click's ack has gone out
+        self.observer = observer  # bot.ops.observer.BotObserver: envelopes received and acked
         self.app_token = app_token
         self.api_url = api_url if api_url.endswith("/") else api_url + "/"
         self.client: SocketModeClient | None = None
@@ -87,16 +89,33 @@ class AckFirstSocketMode:
         await client.connect()
         return client
 
+    def connected(self, timeout: float = 2.0) -> bool:
+        """Whether the socket is open and answering pings now (for the readiness probe)."""
+        client = self.client
+        if client is None or self._closed or not self._loop.is_running():
+            return False
+        future = asyncio.run_coroutine_threadsafe(client.is_connected(), self._loop)
+        return bool(future.result(timeout))
+
     async def _on_request(self, client: Any, req: SocketModeRequest) -> None:
+        received = time.monotonic()
+        if self.observer is not None:
+            self.observer.event_received(req.type)
         if req.type == "events_api":
             await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
+            self._acked(req.type, received)
             self._loop.run_in_executor(self._dispatch, self._dispatch_event, req)
             return
         started = time.time()
         response = await self._loop.run_in_executor(self._dispatch, run_bolt_app, self.app, req)
         await send_async_response(client, req, response, started)
+        self._acked(req.type, received)
         if self.on_sent is not None:
             self.on_sent(req.payload)
+
+    def _acked(self, kind: str, received: float) -> None:
+        if self.observer is not None:
+            self.observer.event_acked(kind, time.monotonic() - received)
 
     def _dispatch_event(self, req: SocketModeRequest) -> None:
         try:

@@ -14,7 +14,10 @@ import logging
 import re
 from collections.abc import Iterable
 
+from deskhand.log_format import JsonFormatter
+
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+CONSOLE = "deskhand-console"  # the handler setup_logging adds (its format follows LOG_FORMAT)
 REDACTED = "[redacted]"
 
 # xoxb- (bot), xoxp- (user), xoxa-/xoxr-/xoxe- (rotating), xoxs-, xapp- (app-level) tokens.
@@ -76,18 +79,28 @@ class RedactingFilter(logging.Filter):
 
 
 def setup_logging(
-    level: str | int = "INFO", secrets: Iterable[str] = (), *, message_text: bool = False
+    level: str | int = "INFO",
+    secrets: Iterable[str] = (),
+    *,
+    message_text: bool = False,
+    fmt: str = "text",
 ) -> RedactingFilter:
     """Configure the root logger once (idempotent) and put the redaction filter on its handlers;
-    message_text=True lets message text through (for debugging a conversation).
+    message_text=True lets message text through (for debugging a conversation); fmt="json"
+    writes one JSON object per line (LOG_FORMAT, deskhand.log_format).
 
     Returns the filter so callers can add secrets learnt later (add_secrets).
     """
     root = logging.getLogger()
     if not root.handlers:
         console = logging.StreamHandler()
-        console.setFormatter(logging.Formatter(LOG_FORMAT))
+        console.set_name(CONSOLE)
         root.addHandler(console)
+    for handler in root.handlers:
+        if handler.get_name() == CONSOLE:
+            handler.setFormatter(
+                JsonFormatter() if fmt == "json" else logging.Formatter(LOG_FORMAT)
+            )
     root.setLevel(level.upper() if isinstance(level, str) else level)
     found = next(
         (f for h in root.handlers for f in h.filters if isinstance(f, RedactingFilter)), None

@@ -128,6 +128,17 @@ class Settings(BaseSettings):
     http_timeout_s: int = Field(10, ge=1, description="close HTTP connections idle this long")
     log_message_text: bool = Field(False, description="let message text into (DEBUG) logs")
 
+    # --- operations: metrics, health probes, log format, traces (ops) -----------------------
+    metrics_port: int | None = Field(
+        None, ge=0, le=65535, description="serve /metrics, /healthz, /readyz here; unset = off"
+    )
+    metrics_host: str = Field("127.0.0.1", description="bind address of METRICS_PORT")
+    log_format: Literal["text", "json"] = Field("text", description="json: one object a line")
+    otel_exporter_otlp_endpoint: str | None = Field(
+        None, description="OTLP/HTTP collector, e.g. http://otel:4318; unset = no traces"
+    )
+    otel_service_name: str = Field("deskhand", min_length=1)
+
     # --- durable state (store/) -----------------------------------------------------------
     database_url: SecretStr | None = Field(
         None, description="postgresql://user:pass@host/db; unset = SQLite in DATA_DIR"
@@ -164,6 +175,11 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("metrics_port", "otel_exporter_otlp_endpoint", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("engine_url")
     @classmethod

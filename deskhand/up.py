@@ -43,7 +43,9 @@ def has_slack_credentials(settings: Settings) -> bool:
 
 def run_local(settings: Settings) -> int:
     """The local workspace, the engine and the bot, until Ctrl-C."""
-    setup_logging(settings.log_level, message_text=settings.log_message_text)
+    setup_logging(
+        settings.log_level, message_text=settings.log_message_text, fmt=settings.log_format
+    )
     from slackemu import Sandbox
 
     say(

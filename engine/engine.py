@@ -26,6 +26,7 @@ from engine.errors import (
     OutOfDeviceMemory,
     PromptTooLong,
 )
+from engine.metrics import RequestMetrics
 from engine.scheduler import Scheduler
 from engine.sequence import RequestHandle, Sequence
 from engine.types import ChatMessage, Completion, EngineStats, FinishReason, SamplingParams
@@ -96,6 +97,7 @@ class Engine:
         self._prompt_tokens = 0
         self._finished_lock = threading.Lock()  # finishes come from any thread, once each
         self._finished = 0
+        self.metrics = RequestMetrics()  # latency histograms, read by engine.prometheus
         self._thread = threading.Thread(target=self._loop, name="engine", daemon=True)
         self._thread.start()
 
@@ -206,9 +208,11 @@ class Engine:
             self._thread.join(timeout)
 
     def _count_finished(self, seq: Sequence) -> None:
+        done = seq.completion
         with self._finished_lock:
             self._finished += 1
-        done = seq.completion
+            if done is not None:
+                self.metrics.request_finished(done)
         if done is not None:  # counts only: the text is the user's business, not the log's
             logger.debug(
                 "request %d finished: %s, %d+%d tokens, %.3f s",
@@ -323,11 +327,15 @@ class Engine:
     def _accept(self, tokens: NewTokens) -> None:
         """Record each row's new token and stream its text."""
         running = self.scheduler.running
+        now = time.monotonic()
         for key, token in tokens.items():
             seq = running[key]
             if token is None:  # sampling failed for this row only
                 seq.error = "sampling failed"
             else:
+                if seq.last_token_at is not None:
+                    self.metrics.inter_token(now - seq.last_token_at)
+                seq.last_token_at = now
                 seq.add_token(token)
         self._tokens_generated += sum(t is not None for t in tokens.values())
 

@@ -52,6 +52,7 @@ class Sequence:
         self.deadline = self.submitted_at + params.timeout_s if params.timeout_s else None
         self.started_at: float | None = None  # first admitted to a row
         self.first_token_at: float | None = None
+        self.last_token_at: float | None = None  # set by the engine thread (inter-token gaps)
         self.engine_s = 0.0  # its share of engine time (see Completion.engine_s)
         self.cancel_requested = False
         self.error: str | None = None  # set when this request alone failed

@@ -81,6 +81,7 @@ def handle_feedback(
     vote = 1 if vote_word == "up" else -1
     user_id = str((body.get("user") or {}).get("id") or "")
     stored = bot.answerer.record_feedback(answer_ref, vote, user_id)
+    bot.ops.feedback(vote)
     logger.info(
         "feedback %+d on answer %r (%s)", vote, answer_ref, "stored" if stored else "acknowledged"
     )
@@ -149,6 +150,7 @@ def handle_handoff(
         metadata=notice_metadata(source_ts, HANDOFF_KIND),
     )
     logger.info("handed %s/%s to a human", channel_id, source_ts)
+    bot.ops.handoff()
 
 
 def handle_share(

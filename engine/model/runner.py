@@ -193,11 +193,18 @@ class ModelRunner:
         return [row.key for row in self.rows]
 
     def stats(self) -> dict[str, float]:
+        """Cache numbers for dashboards; read from any thread (snapshots, no lock)."""
+        held = sum(len(row.tokens) for row in list(self.rows))
+        capacity = self.cache.max_rows * self.context_window
+        usage = {"kv_cache_usage": held / capacity if capacity else 0.0}
         if self.prefix is None:
-            return {}
+            return usage
         return {
+            **usage,
             "prefix_hit_rate": round(self.prefix.hit_rate, 4),
             "prefix_cached_blocks": float(len(self.prefix.blocks)),
+            "prefix_cache_queries": float(self.prefix.looked_up_tokens),
+            "prefix_cache_hits": float(self.prefix.hit_tokens),
         }
 
     # -- prefill ---------------------------------------------------------------------------

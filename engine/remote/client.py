@@ -44,6 +44,7 @@ from engine.errors import (
     EngineUnreachable,
     PromptTooLong,
 )
+from engine.metrics import RequestMetrics
 from engine.remote.wire import error_detail, finish_reason, parse_chunk, request_body
 from engine.types import ChatMessage, Completion, EngineStats, FinishReason, SamplingParams
 
@@ -133,6 +134,7 @@ class _Stream:
     output_tokens: int | None = None
     opened_at: float | None = None
     first_text_at: float | None = None
+    last_text_at: float | None = None
     error: str | None = None
 
 
@@ -159,6 +161,7 @@ class RemoteEngine:
         self._finished = 0
         self._tokens_generated = 0
         self._prompt_tokens = 0
+        self.metrics = RequestMetrics()  # as seen from here: chunks, not tokens; network included
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="remote-engine")
         self._thread.daemon = True
@@ -318,7 +321,11 @@ class RemoteEngine:
                     stream.error = chunk.error
                     return
                 if chunk.text:
-                    stream.first_text_at = stream.first_text_at or time.monotonic()
+                    now = time.monotonic()
+                    if stream.last_text_at is not None:  # the loop thread: the one writer
+                        self.metrics.inter_token(now - stream.last_text_at)
+                    stream.first_text_at = stream.first_text_at or now
+                    stream.last_text_at = now
                     stream.parts.append(chunk.text)
                     handle._deltas.put(chunk.text)
                 stream.finish = chunk.finish or stream.finish
@@ -364,6 +371,7 @@ class RemoteEngine:
                 self._busy_s += now - self._busy_since
                 self._busy_since = None
             if handle._refusal is None:
+                self.metrics.request_finished(completion)
                 self._finished += 1
                 self._tokens_generated += completion.output_tokens
                 self._prompt_tokens += completion.prompt_tokens
