@@ -6,6 +6,11 @@ mention gets exactly one answer. Prints one JSON line (`--json`) or a short repo
 are installed, else one SQLite file), both on Socket Mode, and by default `kill -9`s one of
 them halfway through the burst and starts it again (`--restarts`): the JSON then says how
 many `duplicates` and `unanswered` there were and how many `restarts_survived`.
+
+Each bot serves its metrics endpoint (METRICS_PORT) and the JSON adds what it says (`metrics`:
+answers counted, the time-to-first-token histogram's count, busy replies, acks), scraped before
+the bots stop, beside `answers_posted` as the workspace shows them; `metrics_agree` is true
+when both counts equal the answers posted (a replica killed mid-burst takes its counts along).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.blocks import ANSWER_EVENT, NOTICE_EVENT
+from bot.ops.readback import bench_view, scrape
 from bot.runtime import start_bot
 from deskhand.logs import setup_logging
 from deskhand.settings import Settings
@@ -87,6 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 children.append(start_child(sandbox, args, database_url))
             for child in children:
                 engine = json.loads(wait_until_ready(child))
+                METRICS_PORTS[child.pid] = engine.pop("metrics_port")
             sandbox.wait_for(lambda: sandbox.num_connections() >= len(children), timeout=10)
             gc.freeze()  # the emulator's own full GC passes would be counted as our ack latency
             started = time.monotonic()
@@ -94,6 +101,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             burst_s = time.monotonic() - started
             finished = wait_for_answers(sandbox, mentions, args.timeout)
             result = measure(sandbox, mentions)
+            result["answers_posted"] = answers_posted(sandbox, mentions)
+            result["metrics"] = metrics_view(children)
+            result["metrics_agree"] = (
+                result["metrics"]["answers_counted"]
+                == result["metrics"]["ttft_count"]
+                == result["answers_posted"]
+            )
             result.update(
                 burst_s=round(burst_s, 2),
                 all_answered_s=round(time.monotonic() - started, 1),
@@ -114,7 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.stdout.write((json.dumps(result) if args.json else report(result)) + "\n")
     exactly_once = result["answered_once"] == result["events"]
     acks_fast = result["acked_within_3s"] == result["events"] and result["ack_p99_ms"] < 100
-    return 0 if exactly_once and (acks_fast or restarts) else 1
+    counted_right = result["metrics_agree"] or bool(restarts)  # a killed replica's counts go
+    return 0 if exactly_once and (acks_fast or restarts) and counted_right else 1
 
 
 @contextlib.contextmanager
@@ -206,10 +221,13 @@ def run_child(args: argparse.Namespace) -> int:
         database_url=args.database_url,
         replica_lease_s=args.lease,
         user_max_in_flight=0,  # the burst's users each ask many questions at once
+        metrics_port=0,  # any free port, told to the parent
     )
     running = start_bot(settings, engine, mode="socket")
     try:
-        sys.stdout.write("ready " + json.dumps(engine_config(engine, args)) + "\n")
+        assert running.ops_server is not None
+        ready = {**engine_config(engine, args), "metrics_port": running.ops_server.port}
+        sys.stdout.write("ready " + json.dumps(ready) + "\n")
         sys.stdout.flush()
         sys.stdin.read()
     finally:
@@ -283,7 +301,7 @@ def restart_child(
     children: list[subprocess.Popen[str]], sandbox: Any, args: argparse.Namespace, url: str
 ) -> None:
     child = start_child(sandbox, args, url)
-    wait_until_ready(child)
+    METRICS_PORTS[child.pid] = json.loads(wait_until_ready(child))["metrics_port"]
     children[0] = child
 
 
@@ -349,6 +367,29 @@ def measure(sandbox: Any, mentions: list[tuple[str, str]]) -> dict[str, Any]:
         "unanswered": sum(1 for n in counts if n == 0),
         "busy_replies": busy_count(sandbox, mentions),
     }
+
+
+METRICS_PORTS: dict[int, int] = {}  # child pid -> its METRICS_PORT
+
+
+def metrics_view(children: list[subprocess.Popen[str]]) -> dict[str, Any]:
+    """The bots' own metrics endpoints' view of the burst (bot.ops.readback), summed."""
+    samples = []
+    for child in children:
+        if child.poll() is None:
+            samples += scrape(f"http://127.0.0.1:{METRICS_PORTS[child.pid]}/metrics")
+    return bench_view(samples)
+
+
+def answers_posted(sandbox: Any, mentions: list[tuple[str, str]]) -> int:
+    """Answer messages (first parts) the workspace shows, notices not counted."""
+    count = 0
+    for channel, ts in mentions:
+        for message in sandbox.thread(channel, ts)[1:]:
+            metadata = message.get("metadata") or {}
+            part = (metadata.get("event_payload") or {}).get("part")
+            count += metadata.get("event_type") == ANSWER_EVENT and part == 0
+    return count
 
 
 def busy_count(sandbox: Any, mentions: list[tuple[str, str]]) -> int:

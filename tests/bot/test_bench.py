@@ -39,6 +39,12 @@ def test_a_small_burst_is_acked_and_answered_once(capsys: pytest.CaptureFixture[
     assert result["answered_once"] == 20
     assert result["duplicates"] == 0 and result["unanswered"] == 0
     assert result["contract_violations"] == 0
+    # The bot's own metrics endpoint counted what the workspace shows.
+    metrics = result["metrics"]
+    assert metrics["answers_counted"] == result["answers_posted"] == metrics["ttft_count"]
+    assert result["answers_posted"] + result["busy_replies"] == 20
+    assert metrics["busy_replies"] == result["busy_replies"] and result["metrics_agree"]
+    assert metrics["ack_latency_count"] == metrics["events_acked"] >= 20
     assert code in (0, 1)  # 1 only if this machine was too loaded for the 100 ms bar
 
 
