@@ -36,9 +36,9 @@ Reply = ThreadReply | EphemeralReply
 def answer_question(job: AnswerJob, bot: BotServices) -> None:
     """Answer `job.question` in Slack; returns when the answer is written (or refused)."""
     question = job.question
-    watch = bot.ops.answer_started(job)  # metrics, the answer's span, the log context
     progress = Progress(job, bot)
     reply = open_reply(job, bot)
+    watch = bot.ops.answer_started(job)  # metrics, the answer's span, the log context
     started = time.monotonic()
     completion: Completion | None = None
     plan: Plan | None = None

@@ -24,6 +24,7 @@ from bot.ops.health import Health
 from bot.ops.metrics import BotMetrics
 from bot.ops.observer import BotObserver
 from bot.ops.server import OpsServer, serve_ops
+from bot.ops.tracing import start_tracing
 from bot.recovery import Recovery
 from bot.services import BotServices, build_services
 from bot.slack_client import make_web_client
@@ -126,7 +127,14 @@ def start_bot(
         raise SettingsError(f"DATABASE_URL / DATA_DIR: {err}") from None
     answerer = answerer or open_answerer(settings, engine)
     services = build_services(settings, engine, answerer, client, identity, store)
-    services.ops = BotObserver.for_bot(settings, engine, metrics)
+    services.ops = BotObserver.for_bot(
+        engine,
+        metrics,
+        cost_per_hour=settings.cost_per_hour,
+        currency=settings.cost_currency,
+        message_text=settings.log_message_text,
+        tracing=start_tracing(settings.otel_exporter_otlp_endpoint, settings.otel_service_name),
+    )
     signing_secret = secret(settings.slack_signing_secret) if resolved == "http" else None
     app = create_app(services, bot_token=bot_token, signing_secret=signing_secret)
     recovery = Recovery(services)
@@ -162,7 +170,7 @@ def start_bot(
             observer=services.ops,
         )
         running.http_server.start()
-    running.ops_server = serve_ops(running, settings)
+    running.ops_server = serve_ops(running, settings.metrics_host, settings.metrics_port)
     # Everything loaded so far (model, tokenizer, Bolt, the index) lives as long as the process:
     # keep it out of the garbage collector's full passes, which otherwise pause every thread
     # (Socket Mode acks included) for tens of milliseconds.

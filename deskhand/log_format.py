@@ -1,56 +1,20 @@
-"""LOG_FORMAT=json: one JSON object per log line, and the answer context it carries.
+"""LOG_FORMAT=json: one JSON object per log line.
 
-Owns the JSON line's shape (time, level, logger, message, and while a line is logged inside an
-answer: job_id, channel, route, duration in seconds since the answer began; exc_info as
-`exception`) and the per-thread context that supplies those fields (`bind` / `unbind`, set by
-bot.ops.observer around each answer). The text it writes is the record after the redaction
-filter (deskhand.logs) has run, so the redaction rules are the same as for text lines.
+Owns the JSON line's shape: time, level, logger, message; while a line is logged inside an
+answer, job_id, channel, route and duration (seconds since the answer began), read from
+bot.ops.log_context; exc_info as `exception`. The text it writes is the record after the
+redaction filter (deskhand.logs) has run, so the redaction rules are the same as for text lines.
 """
 
 from __future__ import annotations
 
-import contextvars
 import json
 import logging
 import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-
-@dataclass
-class LogContext:
-    job_id: str | None = None
-    channel: str | None = None
-    route: str | None = None
-    started: float = field(default_factory=time.monotonic)
-
-
-_CURRENT: contextvars.ContextVar[LogContext | None] = contextvars.ContextVar(
-    "deskhand_log_context", default=None
-)
-
-
-def bind(job_id: str, channel: str) -> contextvars.Token[LogContext | None]:
-    """Lines logged on this thread from now on belong to this answer (until `unbind`)."""
-    return _CURRENT.set(LogContext(job_id=job_id, channel=channel))
-
-
-def set_route(route: str) -> None:
-    context = _CURRENT.get()
-    if context is not None:
-        context.route = route
-
-
-def unbind(token: contextvars.Token[LogContext | None]) -> None:
-    try:
-        _CURRENT.reset(token)
-    except ValueError:  # reset from another context: clear instead
-        _CURRENT.set(None)
-
-
-def current() -> LogContext | None:
-    return _CURRENT.get()
+from bot.ops import log_context
 
 
 class JsonFormatter(logging.Formatter):
@@ -63,7 +27,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        context = _CURRENT.get()
+        context = log_context.current()
         if context is not None:
             line["job_id"] = context.job_id
             line["channel"] = context.channel

@@ -19,6 +19,8 @@ from engine.errors import (
     PromptTooLong,
     UnsupportedModel,
 )
+from engine.metrics import REQUEST_LATENCY_BUCKETS, TTFT_BUCKETS, RequestMetrics
+from engine.prometheus import EngineCollector, model_name_of
 from engine.types import ChatMessage, Completion, EngineStats, FinishReason, SamplingParams
 
 
@@ -31,10 +33,13 @@ def start_engine(settings: object) -> Engine:
 
 
 __all__ = [
+    "REQUEST_LATENCY_BUCKETS",
+    "TTFT_BUCKETS",
     "ChatMessage",
     "Completion",
     "DeviceFailure",
     "Engine",
+    "EngineCollector",
     "EngineConfig",
     "EngineDead",
     "EngineError",
@@ -47,7 +52,9 @@ __all__ = [
     "OutOfDeviceMemory",
     "PromptTooLong",
     "RequestHandle",
+    "RequestMetrics",
     "SamplingParams",
     "UnsupportedModel",
+    "model_name_of",
     "start_engine",
 ]

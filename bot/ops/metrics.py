@@ -19,8 +19,7 @@ from slack_sdk.http_retry import RetryHandler, RetryState
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 
-from engine.metrics import REQUEST_LATENCY_BUCKETS, TTFT_BUCKETS
-from engine.prometheus import EngineCollector
+from engine import REQUEST_LATENCY_BUCKETS, TTFT_BUCKETS, EngineCollector
 
 ACK_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0)
 COST_BUCKETS = tuple(m * 10.0**e for e in range(-7, 1) for m in (1, 2, 5))  # 1e-7 .. 5

@@ -13,14 +13,13 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
+from bot.ops import log_context
 from bot.ops.metrics import BotMetrics
-from bot.ops.tracing import Attributes, Tracing, start_tracing
-from deskhand import log_format
-from engine.prometheus import model_name_of
+from bot.ops.tracing import Attributes, Tracing
+from engine import model_name_of
 
 if TYPE_CHECKING:
     from bot.jobs import AnswerJob
-    from deskhand.settings import Settings
     from engine import Completion
 
 logger = logging.getLogger(__name__)
@@ -50,18 +49,11 @@ class BotObserver:
         self.tracing = tracing
 
     @classmethod
-    def for_bot(cls, settings: Settings, engine: Any, metrics: BotMetrics) -> BotObserver:
-        """The observer of a bot over `engine`: its series on `metrics`, traces when
-        OTEL_EXPORTER_OTLP_ENDPOINT is set."""
+    def for_bot(cls, engine: Any, metrics: BotMetrics, **options: Any) -> BotObserver:
+        """The observer of a bot over `engine`, with the engine's series on `metrics` too;
+        `options` as for the constructor (cost, message text, tracing)."""
         metrics.watch_engine(engine)
-        return cls(
-            metrics,
-            model=model_name_of(engine),
-            cost_per_hour=settings.cost_per_hour,
-            currency=settings.cost_currency,
-            message_text=settings.log_message_text,
-            tracing=start_tracing(settings),
-        )
+        return cls(metrics, model=model_name_of(engine), **options)
 
     # -- the transport -------------------------------------------------------------------
 
@@ -108,7 +100,7 @@ class AnswerWatch:
         self._steps: dict[str, Any] = {}
         self._span: Any = None
         question = job.question
-        self._log_token = log_format.bind(job.id, question.channel_id)
+        self._log_token = log_context.bind(job.id, question.channel_id)
         tracing = observer.tracing
         if tracing is not None:
             attributes: Attributes = {
@@ -148,7 +140,7 @@ class AnswerWatch:
         """A step ended; the route is known after retrieval, the usage after generation."""
         if route:
             self.route = route
-            log_format.set_route(route)
+            log_context.set_route(route)
         span = self._steps.pop(step, None)
         if span is None or self.observer.tracing is None:
             return
@@ -170,7 +162,7 @@ class AnswerWatch:
         except Exception:
             logger.exception("could not record the metrics of an answer")
         finally:
-            log_format.unbind(self._log_token)
+            log_context.unbind(self._log_token)
 
     def first_chunk_s(self, completion: Completion | None) -> float | None:
         """From the answer's start to the engine's first text (None without one)."""

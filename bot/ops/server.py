@@ -20,7 +20,6 @@ from bot.ops.health import Probe
 
 if TYPE_CHECKING:
     from bot.runtime import RunningBot
-    from deskhand.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +95,7 @@ def _probe(check: Callable[[], Probe]) -> tuple[int, str, bytes]:
     return (200 if ok else 503), "application/json", body
 
 
-def serve_ops(running: RunningBot, settings: Settings) -> OpsServer | None:
+def serve_ops(running: RunningBot, host: str, port: int | None) -> OpsServer | None:
     """Put the numbers the bot keeps anyway on its registry and, when METRICS_PORT is set,
     serve /metrics, /healthz and /readyz there; None when it is not."""
     services, metrics = running.services, running.services.ops.metrics
@@ -117,11 +116,11 @@ def serve_ops(running: RunningBot, settings: Settings) -> OpsServer | None:
         lambda: pool.active,
         kind="gauge",
     )
-    if settings.metrics_port is None or running.health is None:
+    if port is None or running.health is None:
         return None
     server = OpsServer(
-        settings.metrics_host,
-        settings.metrics_port,
+        host,
+        port,
         metrics=metrics.exposition,
         live=running.health.live,
         ready=running.health.ready,

@@ -9,10 +9,7 @@ and free when the endpoint is unset: nothing imports opentelemetry then (it is t
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from deskhand.settings import Settings
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -58,10 +55,9 @@ def traces_url(endpoint: str) -> str:
     return base if base.endswith(TRACES_PATH) else base + TRACES_PATH
 
 
-def start_tracing(settings: Settings) -> Tracing | None:
-    """A tracer exporting to OTEL_EXPORTER_OTLP_ENDPOINT, or None when it is unset (or the
-    otel extra is not installed, which is said once)."""
-    endpoint = settings.otel_exporter_otlp_endpoint
+def start_tracing(endpoint: str | None, service_name: str = "deskhand") -> Tracing | None:
+    """A tracer exporting to `endpoint` (OTEL_EXPORTER_OTLP_ENDPOINT), or None when it is
+    unset (or the otel extra is not installed, which is said once)."""
     if not endpoint:
         return None
     try:
@@ -75,9 +71,7 @@ def start_tracing(settings: Settings) -> Tracing | None:
             "(pip install 'deskhand[otel]'): no traces"
         )
         return None
-    provider = TracerProvider(
-        resource=Resource.create({"service.name": settings.otel_service_name})
-    )
+    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=traces_url(endpoint))))
     logger.info("traces: OTLP/HTTP to %s", traces_url(endpoint))
     return Tracing(provider.get_tracer("deskhand"), provider)

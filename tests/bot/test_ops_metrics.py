@@ -15,6 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bot.blocks import FEEDBACK_ACTION
 from engine.testing import make_tiny_engine
 from tests.bot.helpers import answers, find_element
+from tests.bot.scripted import ScriptedRunner, new_script
 from tests.bot.test_http_mode import start_http
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -168,6 +169,27 @@ def test_a_dead_engine_fails_both_probes(workspace, run_bot):
         assert probe(base, "/readyz")[0] == 503
     finally:
         engine.shutdown()
+
+
+def test_a_stalled_engine_fails_both_probes_until_the_step_ends(workspace, run_bot):
+    engine = make_tiny_engine(
+        max_running=2, max_queue=2, runner_class=ScriptedRunner, context_window=64, stall_s=0.3
+    )
+    try:
+        script = new_script(engine, answer=lambda turns: "slow", step_delay_s=1.5)
+        bot = run_bot(workspace, engine, metrics_port=0, max_new_tokens=20)
+        base = f"http://127.0.0.1:{bot.ops_server.port}"
+        workspace.mention("ada", "support", "take your time")
+        assert script.started.wait(10)
+        live = workspace.wait_for(
+            lambda: ((r := probe(base, "/healthz"))[0] == 503 and r[1]) or None, timeout=5
+        )
+        assert "stalled" in live["engine_problem"]
+        assert probe(base, "/readyz")[0] == 503
+        samples, _ = scrape(bot)
+        assert value(samples, "deskhand:engine_healthy", model_name=engine.info.name) == 0
+    finally:
+        engine.shutdown(timeout=10)
 
 
 def test_http_mode_has_readyz_on_both_ports_and_counts_requests(

@@ -139,7 +139,8 @@ def test_no_endpoint_no_tracing_and_no_import():
         "from deskhand.settings import Settings\n"
         "import bot.runtime\n"
         "from bot.ops.tracing import start_tracing\n"
-        "assert start_tracing(Settings(_env_file=None)) is None\n"
+        "unset = Settings(_env_file=None).otel_exporter_otlp_endpoint\n"
+        "assert unset is None and start_tracing(unset) is None\n"
         "print(sorted(m for m in sys.modules if m.startswith('opentelemetry')))\n"
     )
     done = subprocess.run(
