@@ -170,7 +170,11 @@ def start_bot(
             observer=services.ops,
         )
         running.http_server.start()
-    running.ops_server = serve_ops(running, settings.metrics_host, settings.metrics_port)
+    try:
+        running.ops_server = serve_ops(running, settings.metrics_host, settings.metrics_port)
+    except OSError as err:  # the port is taken or the address is not ours
+        running.stop()
+        raise SettingsError(f"METRICS_PORT={settings.metrics_port}: {err.strerror}") from None
     # Everything loaded so far (model, tokenizer, Bolt, the index) lives as long as the process:
     # keep it out of the garbage collector's full passes, which otherwise pause every thread
     # (Socket Mode acks included) for tens of milliseconds.

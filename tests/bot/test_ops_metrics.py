@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import urllib.error
 import urllib.request
 from typing import Any
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.blocks import FEEDBACK_ACTION
+from deskhand.settings import SettingsError
 from engine.testing import make_tiny_engine
 from tests.bot.helpers import answers, find_element
 from tests.bot.scripted import ScriptedRunner, new_script
@@ -215,3 +218,12 @@ def test_no_metrics_port_no_endpoint(workspace, run_bot, scripted_engine):
     bot = run_bot(workspace, scripted_engine)
     assert bot.ops_server is None
     assert b"deskhand:answers_total" in bot.services.ops.metrics.exposition()
+
+
+def test_a_taken_metrics_port_is_a_start_up_error_naming_it(workspace, run_bot, scripted_engine):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(SettingsError, match=f"METRICS_PORT={port}"):
+            run_bot(workspace, scripted_engine, metrics_port=port)
