@@ -18,8 +18,9 @@ from bot.blocks import FEEDBACK_ACTION
 from deskhand.settings import SettingsError
 from engine.testing import make_tiny_engine
 from tests.bot.helpers import answers, find_element
-from tests.bot.scripted import ScriptedRunner, new_script
+from tests.bot.scripted import ScriptedRunner, make_scripted_engine, new_script
 from tests.bot.test_http_mode import start_http
+from tests.bot.test_knowledge import FakeDesk, kb_answerer
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -134,6 +135,51 @@ def test_refusals_and_busy_replies_are_counted(workspace, run_bot, script, scrip
     assert value(samples, "deskhand:refusals_total", reason="budget") == 1
     assert value(samples, "deskhand:answers_total", route="assistant", outcome="stop") == 1
     assert value(samples, "deskhand:busy_replies_total") == 0
+
+
+def test_a_full_pool_counts_a_busy_reply(workspace, run_bot):
+    engine = make_scripted_engine(max_running=1, max_queue=1)  # a pool of two answers
+    try:
+        script = new_script(engine, answer=lambda turns: "word " * 40, step_delay_s=0.01)
+        bot = run_bot(workspace, engine, metrics_port=0)
+        first = workspace.mention("ada", "support", "first")
+        assert script.started.wait(10)
+        second = workspace.mention("grace", "support", "second")
+        workspace.wait_for(
+            lambda: "waiting in line" in workspace.assistant_status("support", second) or None,
+            timeout=10,
+        )
+        third = workspace.mention("linus", "support", "third")
+        for ts in (first, second, third):
+            workspace.wait_for_reply("support", ts, timeout=30)
+        workspace.wait_for(lambda: bot.services.pool.active == 0 or None, timeout=20)
+        samples, _ = scrape(bot)
+    finally:
+        engine.shutdown()
+    assert value(samples, "deskhand:busy_replies_total") == 1
+    assert value(samples, "deskhand:refusals_total", reason="busy") == 1
+    assert total(samples, "deskhand:answers_total") == 2
+
+
+def test_a_hand_off_is_counted(workspace, run_bot, scripted_engine):
+    bot = run_bot(
+        workspace,
+        scripted_engine,
+        answerer=kb_answerer(FakeDesk()),
+        metrics_port=0,
+        escalation_channel=workspace.channel_id("general"),
+    )
+    ts = workspace.mention("ada", "support", "what is the meaning of life?")
+    reply = workspace.wait_for_reply("support", ts, timeout=20)
+    button = find_element(reply, "deskhand_handoff")
+    assert button is not None
+    workspace.click("grace", "support", reply["ts"], "deskhand_handoff", value=button["value"])
+    workspace.wait_for(
+        lambda: value(scrape(bot)[0], "deskhand:handoffs_total") == 1 or None, timeout=10
+    )
+    workspace.click("ada", "support", reply["ts"], "deskhand_handoff", value=button["value"])
+    workspace.wait_for(lambda: workspace.ephemerals("ada", "support") or None, timeout=10)
+    assert value(scrape(bot)[0], "deskhand:handoffs_total") == 1  # the second click: no hand-off
 
 
 def test_health_and_readiness_in_socket_mode(workspace, run_bot, scripted_engine, tmp_path):
