@@ -3,14 +3,19 @@
 Owns what "alive" and "ready" mean. Alive (`/healthz`): the process answers and its engine is
 not dead or stalled (a restart is the cure for either). Ready (`/readyz`): alive, and the
 store answers a query, and the Slack connection is up (Socket Mode's socket; HTTP mode has no
-connection to lose). Each check is cheap enough to run on every probe.
+connection to lose). Each check is cheap enough to run on every probe, and bounded: a store
+that does not answer within STORE_TIMEOUT_S is "not ready", and while that query still hangs
+(on its own daemon thread) no second one is started.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
@@ -21,6 +26,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 Probe = tuple[bool, dict[str, Any]]
+STORE_TIMEOUT_S = 2.0
 
 
 class Health:
@@ -31,6 +37,8 @@ class Health:
     ) -> None:
         self.services = services
         self.slack_connected = slack_connected
+        self._store_check: Future[tuple[bool, str]] | None = None
+        self._lock = threading.Lock()
 
     def live(self) -> Probe:
         engine = self.services.engine
@@ -59,6 +67,21 @@ class Health:
         return alive and store_ok and slack_ok, details
 
     def _store(self) -> tuple[bool, str]:
+        with self._lock:
+            if self._store_check is not None and not self._store_check.done():
+                return False, "not answering (the last check is still waiting)"
+            check: Future[tuple[bool, str]] = Future()
+            self._store_check = check
+        threading.Thread(target=self._query, args=(check,), name="readyz", daemon=True).start()
+        try:
+            return check.result(STORE_TIMEOUT_S)
+        except FutureTimeout:
+            return False, f"not answering within {STORE_TIMEOUT_S:.0f} s"
+
+    def _query(self, check: Future[tuple[bool, str]]) -> None:
+        check.set_result(self._select_one())
+
+    def _select_one(self) -> tuple[bool, str]:
         started = time.monotonic()
         try:
             with self.services.store.begin() as conn:

@@ -7,12 +7,14 @@ from __future__ import annotations
 import json
 import shutil
 import socket
+import time
 import urllib.error
 import urllib.request
 from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import create_engine
 
 from bot.blocks import FEEDBACK_ACTION
 from deskhand.settings import SettingsError
@@ -204,6 +206,34 @@ def test_health_and_readiness_in_socket_mode(workspace, run_bot, scripted_engine
     status, ready = probe(base, "/readyz")
     assert (status, ready["slack_socket"]) == (503, "disconnected")
     assert get(base + "/nothing")[0] == 404
+
+
+def test_a_store_that_never_answers_is_not_ready_within_the_timeout(
+    workspace, run_bot, scripted_engine
+):
+    bot = run_bot(workspace, scripted_engine, metrics_port=0)
+    base = f"http://127.0.0.1:{bot.ops_server.port}"
+    store = bot.services.store
+    real = store.engine
+    with socket.socket() as silent:  # accepts the connection, never says a word
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        store.engine = create_engine(
+            f"postgresql+psycopg://deskhand@127.0.0.1:{silent.getsockname()[1]}/deskhand"
+        )
+        try:
+            started = time.monotonic()
+            status, ready = probe(base, "/readyz")
+            assert time.monotonic() - started < 5
+            assert (status, ready["store"]) == (503, "not answering within 2 s")
+            status, ready = probe(base, "/readyz")  # no second query piles up behind it
+            assert (status, ready["store"]) == (
+                503,
+                "not answering (the last check is still waiting)",
+            )
+        finally:
+            store.engine = real
+    workspace.wait_for(lambda: probe(base, "/readyz")[0] == 200 or None, timeout=10)
 
 
 def test_a_dead_engine_fails_both_probes(workspace, run_bot):
