@@ -14,7 +14,7 @@ from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from engine.types import Completion
+from engine.types import Completion, FinishReason
 
 # vLLM's boundaries (vllm/v1/metrics/loggers.py), so dashboards built for it read ours alike.
 TTFT_BUCKETS = (
@@ -68,12 +68,17 @@ class LatencyHistogram:
         return HistogramSnapshot(self.bounds, tuple(self._counts), self._sum)
 
 
+# vLLM's finished_reason values: ours that are not a stop or a length limit end as "abort".
+VLLM_FINISHED_REASON = {FinishReason.STOP: "stop", FinishReason.LENGTH: "length"}
+
+
 @dataclass(frozen=True, slots=True)
 class RequestMetricsSnapshot:
     time_to_first_token: HistogramSnapshot
     inter_token_latency: HistogramSnapshot
     e2e_request_latency: HistogramSnapshot
     request_queue_time: HistogramSnapshot
+    finished: dict[str, int]  # by vLLM's finished_reason (stop, length, abort)
 
 
 class RequestMetrics:
@@ -85,6 +90,7 @@ class RequestMetrics:
         self.itl = LatencyHistogram(INTER_TOKEN_BUCKETS)
         self.e2e = LatencyHistogram(REQUEST_LATENCY_BUCKETS)
         self.queue = LatencyHistogram(REQUEST_LATENCY_BUCKETS)
+        self.finished = dict.fromkeys(("stop", "length", "abort"), 0)
 
     def inter_token(self, seconds: float) -> None:
         self.itl.observe(seconds)
@@ -95,8 +101,13 @@ class RequestMetrics:
             self.ttft.observe(done.ttft_s)
         self.e2e.observe(done.total_s)
         self.queue.observe(done.queue_wait_s)
+        self.finished[VLLM_FINISHED_REASON.get(done.finish_reason, "abort")] += 1
 
     def snapshot(self) -> RequestMetricsSnapshot:
         return RequestMetricsSnapshot(
-            self.ttft.snapshot(), self.itl.snapshot(), self.e2e.snapshot(), self.queue.snapshot()
+            self.ttft.snapshot(),
+            self.itl.snapshot(),
+            self.e2e.snapshot(),
+            self.queue.snapshot(),
+            dict(self.finished),
         )

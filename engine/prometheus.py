@@ -117,6 +117,15 @@ class EngineCollector(Collector):
                 "Histogram of time spent in WAITING phase for request.",
                 snap.request_queue_time,
             )
+            finished = CounterMetricFamily(
+                p + "request_success",
+                "Count of finished requests by finished_reason (stop, length; abort for "
+                "cancelled, timed out or failed).",
+                labels=[*labels, "finished_reason"],
+            )
+            for reason, count in snap.finished.items():
+                finished.add_metric([*values, reason], count)
+            yield finished
         healthy = GaugeMetricFamily(
             "deskhand:engine_healthy",
             "1 while the engine serves; 0 when it is dead or a step has run past ENGINE_STALL_S.",

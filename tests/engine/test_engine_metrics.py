@@ -73,6 +73,8 @@ def test_the_local_engine_reports_under_vllms_names() -> None:
     queries = samples["vllm:prefix_cache_queries_total" + label]
     hits = samples["vllm:prefix_cache_hits_total" + label]
     assert queries >= sum(c.prompt_tokens for c in done) and 0 < hits < queries
+    assert samples["vllm:request_success_total|finished_reason=length" + label] == 4
+    assert samples["vllm:request_success_total|finished_reason=abort" + label] == 0
     assert samples["vllm:kv_cache_usage_perc" + label] == 0  # nothing running now
     assert samples["vllm:num_requests_running" + label] == 0
     assert not any(k.startswith("deskhand:time_to") for k in samples)
@@ -122,5 +124,6 @@ def test_a_remote_engine_reports_the_same_shapes_under_deskhand(fake: FakeOpenAI
     chunks = len(FakeOpenAI().words)
     assert samples["deskhand:inter_token_latency_seconds_count" + label] == 2 * (chunks - 1)
     assert samples["deskhand:num_requests_running" + label] == 0
+    assert samples["deskhand:request_success_total|finished_reason=stop" + label] == 2
     assert "deskhand:kv_cache_usage_perc" + label not in samples  # not visible from here
     assert samples["deskhand:engine_healthy" + label] == 1
