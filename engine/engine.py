@@ -360,6 +360,7 @@ class Engine:
     def _preempt(self) -> None:
         """Out of memory: requeue the newest half of the batch and lower the batch limit."""
         preempted = self.scheduler.preempt_newest()
+        self.metrics.preemptions += len(preempted)
         logger.warning(
             "out of memory with %d running requests; batch limit now %d",
             len(self.scheduler.running),

@@ -79,6 +79,7 @@ class RequestMetricsSnapshot:
     e2e_request_latency: HistogramSnapshot
     request_queue_time: HistogramSnapshot
     finished: dict[str, int]  # by vLLM's finished_reason (stop, length, abort)
+    preemptions: int
 
 
 class RequestMetrics:
@@ -91,6 +92,7 @@ class RequestMetrics:
         self.e2e = LatencyHistogram(REQUEST_LATENCY_BUCKETS)
         self.queue = LatencyHistogram(REQUEST_LATENCY_BUCKETS)
         self.finished = dict.fromkeys(("stop", "length", "abort"), 0)
+        self.preemptions = 0  # the engine thread's: requests sent back to wait (out of memory)
 
     def inter_token(self, seconds: float) -> None:
         self.itl.observe(seconds)
@@ -110,4 +112,5 @@ class RequestMetrics:
             self.e2e.snapshot(),
             self.queue.snapshot(),
             dict(self.finished),
+            self.preemptions,
         )

@@ -126,6 +126,11 @@ class EngineCollector(Collector):
             for reason, count in snap.finished.items():
                 finished.add_metric([*values, reason], count)
             yield finished
+            yield counter(
+                "num_preemptions",
+                "Cumulative number of preemptions from the engine.",
+                snap.preemptions,
+            )
         healthy = GaugeMetricFamily(
             "deskhand:engine_healthy",
             "1 while the engine serves; 0 when it is dead or a step has run past ENGINE_STALL_S.",

@@ -204,6 +204,7 @@ def test_out_of_memory_shrinks_the_batch_instead_of_failing_requests() -> None:
         expected = [reference.generate(p, params).token_ids for p in prompts]
         assert [r.token_ids for r in results] == expected
         assert engine.stats().max_running == 6 and engine._batch_limit < 6
+        assert engine.metrics.snapshot().preemptions >= 1  # vllm:num_preemptions_total
     finally:
         engine.shutdown()
         reference.shutdown()

@@ -75,6 +75,7 @@ def test_the_local_engine_reports_under_vllms_names() -> None:
     assert queries >= sum(c.prompt_tokens for c in done) and 0 < hits < queries
     assert samples["vllm:request_success_total|finished_reason=length" + label] == 4
     assert samples["vllm:request_success_total|finished_reason=abort" + label] == 0
+    assert samples["vllm:num_preemptions_total" + label] == 0
     assert samples["vllm:kv_cache_usage_perc" + label] == 0  # nothing running now
     assert samples["vllm:num_requests_running" + label] == 0
     assert not any(k.startswith("deskhand:time_to") for k in samples)
