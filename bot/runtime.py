@@ -171,7 +171,9 @@ def start_bot(
         )
         running.http_server.start()
     try:
-        running.ops_server = serve_ops(running, settings.metrics_host, settings.metrics_port)
+        running.ops_server = serve_ops(
+            services, recovery, running.health, settings.metrics_host, settings.metrics_port
+        )
     except OSError as err:  # the port is taken or the address is not ours
         running.stop()
         raise SettingsError(f"METRICS_PORT={settings.metrics_port}: {err.strerror}") from None

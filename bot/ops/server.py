@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from bot.ops.health import Probe
+from bot.ops.health import Health, Probe
 
 if TYPE_CHECKING:
-    from bot.runtime import RunningBot
+    from bot.recovery import Recovery
+    from bot.services import BotServices
 
 logger = logging.getLogger(__name__)
 
@@ -95,11 +96,12 @@ def _probe(check: Callable[[], Probe]) -> tuple[int, str, bytes]:
     return (200 if ok else 503), "application/json", body
 
 
-def serve_ops(running: RunningBot, host: str, port: int | None) -> OpsServer | None:
+def serve_ops(
+    services: BotServices, recovery: Recovery, health: Health, host: str, port: int | None
+) -> OpsServer | None:
     """Put the numbers the bot keeps anyway on its registry and, when METRICS_PORT is set,
     serve /metrics, /healthz and /readyz there; None when it is not."""
-    services, metrics = running.services, running.services.ops.metrics
-    recovery, pool = running.recovery, services.pool
+    metrics, pool = services.ops.metrics, services.pool
     metrics.watch(
         "deskhand:jobs_resumed",
         "Questions a dead process left unanswered, taken up again here.",
@@ -116,14 +118,8 @@ def serve_ops(running: RunningBot, host: str, port: int | None) -> OpsServer | N
         lambda: pool.active,
         kind="gauge",
     )
-    if port is None or running.health is None:
+    if port is None:
         return None
-    server = OpsServer(
-        host,
-        port,
-        metrics=metrics.exposition,
-        live=running.health.live,
-        ready=running.health.ready,
-    )
+    server = OpsServer(host, port, metrics=metrics.exposition, live=health.live, ready=health.ready)
     server.start()
     return server
