@@ -17,14 +17,14 @@ from pydantic import SecretStr
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
-from bot.answerers import Answerer, open_answerer
+from bot.answer.answerers import Answerer, open_answerer
 from bot.app import create_app
-from bot.http_server import BotHttpServer, HttpLimits
-from bot.recovery import Recovery
+from bot.replicas.recovery import Recovery
+from bot.replicas.stop_relay import StopRelay
 from bot.services import BotServices, build_services
-from bot.slack_client import make_web_client
-from bot.socket_mode import AckFirstSocketMode
-from bot.stop_relay import StopRelay
+from bot.slack.client import make_web_client
+from bot.slack.http_server import BotHttpServer, HttpLimits
+from bot.slack.socket_mode import AckFirstSocketMode
 from bot.types import BotIdentity
 from deskhand.settings import SettingsError
 from engine import Engine

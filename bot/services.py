@@ -19,16 +19,16 @@ from typing import TYPE_CHECKING
 from slack_sdk import WebClient
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.acks import AckReceipts
-from bot.answerers import Answerer
-from bot.budgets import Budgets
-from bot.context import ConversationReader, UserDirectory
-from bot.ephemeral import ShareBox
-from bot.jobs import GenerationPool
-from bot.metering import Meter
-from bot.pacing import ChannelPacer
+from bot.answer.answerers import Answerer
+from bot.answer.jobs import GenerationPool
+from bot.answer.reader import ConversationReader, UserDirectory
+from bot.slack.acks import AckReceipts
+from bot.slack.ephemeral_reply import ShareBox
+from bot.slack.pacing import ChannelPacer
 from bot.types import BotIdentity
-from bot.usage_store import UsageLog
+from bot.usage.budgets import Budgets
+from bot.usage.log import UsageLog
+from bot.usage.meter import Meter
 from engine import Engine
 from kb.route import ChannelModes
 from store import Store

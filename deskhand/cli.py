@@ -21,19 +21,19 @@ def _chat(args: argparse.Namespace) -> int:
 
 
 def _bench_engine(args: argparse.Namespace) -> int:
-    from engine.bench import main as bench_engine
+    from bench.engine import main as bench_engine
 
     return bench_engine(args.bench_args)
 
 
 def _bench_slack(args: argparse.Namespace) -> int:
-    from bot.bench import main as bench_slack
+    from bench.slack import main as bench_slack
 
     return bench_slack(args.bench_args)
 
 
 def _bench_context(args: argparse.Namespace) -> int:
-    from bot.bench_context import main as bench_context
+    from bench.context import main as bench_context
 
     return bench_context(args.bench_args)
 
@@ -63,13 +63,13 @@ def _kb(args: argparse.Namespace) -> int:
 
 
 def _usage(args: argparse.Namespace) -> int:
-    from bot.usage_cli import main as usage_main
+    from bot.usage.cli import main as usage_main
 
     return usage_main(args.usage_args, load_settings())
 
 
 def _bench_cost(args: argparse.Namespace) -> int:
-    from bot.bench_cost import main as bench_cost
+    from bench.cost import main as bench_cost
 
     return bench_cost(args.bench_args)
 

@@ -116,7 +116,7 @@ def local_settings(settings: Settings, sandbox: Any) -> Settings:
 
 
 def open_local_answerer(settings: Settings, engine: Any) -> Any:
-    from bot.answerers import open_answerer
+    from bot.answer.answerers import open_answerer
 
     if settings.kb_dir is not None:
         say(f"Loading the knowledge base from {settings.kb_dir}…")

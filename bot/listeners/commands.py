@@ -15,14 +15,14 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import errors
-from bot.admission import admit
-from bot.blocks import question_metadata
-from bot.formatting import sanitize
-from bot.jobs import AnswerJob
-from bot.pipeline import answer_question
+from bot.answer.admission import admit
+from bot.answer.jobs import AnswerJob
+from bot.answer.pipeline import answer_question
 from bot.services import BotServices, channel_modes_of
+from bot.slack.blocks import question_metadata
+from bot.slack.formatting import sanitize
 from bot.types import Question
-from bot.usage_report import usage_reply_for
+from bot.usage.report import usage_reply_for
 
 logger = logging.getLogger(__name__)
 

@@ -14,10 +14,10 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot.admission import Refusal, admit
-from bot.jobs import AnswerJob
-from bot.pipeline import answer_question, post_notice
-from bot.routing import route_event
+from bot.answer.admission import Refusal, admit
+from bot.answer.jobs import AnswerJob
+from bot.answer.pipeline import answer_question, post_notice
+from bot.answer.routing import route_event
 from bot.services import BotServices
 
 logger = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.answerers import RoutingAnswerer, open_answerer
+from bot.answer.answerers import RoutingAnswerer, open_answerer
 from tests.bot.conftest import REPO, bot_settings
 from tests.bot.helpers import answer_text, find_element, shown_text
 from tests.bot.scripted import Turns

@@ -9,8 +9,8 @@ import json
 import time
 from pathlib import Path
 
-from bot.answerers import open_answerer
-from bot.modes_view import BLOCK_PREFIX, MODE_ACTION
+from bot.answer.answerers import open_answerer
+from bot.slack.modes_view import BLOCK_PREFIX, MODE_ACTION
 from kb.desk import SupportDesk
 from slackemu.seed import DEFAULT_SEED
 from tests.bot.conftest import REPO, bot_settings

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.budgets import Budgets, over_budget
-from bot.prices import ApiPrice, api_equivalent_per_1k, api_prices
-from bot.usage import Pricing, hourly, parse_since, percentile, sparkline, summarize
-from bot.usage_cli import main as usage_main
-from bot.usage_store import EngineSession, UsageLog, UsageRecord
-from bot.usage_views import home_view, money
+from bot.usage.budgets import Budgets, over_budget
+from bot.usage.cli import main as usage_main
+from bot.usage.log import EngineSession, UsageLog, UsageRecord
+from bot.usage.prices import ApiPrice, api_equivalent_per_1k, api_prices
+from bot.usage.summary import Pricing, hourly, parse_since, percentile, sparkline, summarize
+from bot.usage.views import home_view, money
 from deskhand.settings import Settings
 from store import Store, database_url
 
@@ -232,7 +232,7 @@ def test_the_usage_tables_on_both_backends(store_url: str) -> None:
 
 
 def test_an_engine_without_per_answer_time_is_said_so() -> None:
-    from bot.usage_views import window_fields
+    from bot.usage.views import window_fields
 
     rows = [record(NOW - 60, engine_s=0.0)]
     sessions = [EngineSession("s", "m", NOW - 3600, NOW, busy_s=0.0, uptime_s=3600)]

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bench.slack import bench_seed, replies_by_question
 from bot import errors
-from bot.bench import bench_seed, replies_by_question
-from bot.jobs import AnswerJob
-from bot.routing import route_event
+from bot.answer.jobs import AnswerJob
+from bot.answer.routing import route_event
 from bot.types import BotIdentity
 from store import Store
 from store.jobs import JobBook

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.answerers import KnowledgeAnswerer, open_answerer
+from bot.answer.answerers import KnowledgeAnswerer, open_answerer
 from kb.types import AnswerPlan, FinalAnswer, Source
 from tests.bot.conftest import REPO, bot_settings
 from tests.bot.helpers import answer_text, bot_replies, find_element, shown_text

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from bot.bench import main, percentile
+from bench.slack import main, percentile
 
 
 def test_percentile() -> None:

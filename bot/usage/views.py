@@ -11,9 +11,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bot.budgets import plural
-from bot.prices import ApiPrice
-from bot.usage import HourlySeries, Pricing, UsageSummary
+from bot.usage.budgets import plural
+from bot.usage.prices import ApiPrice
+from bot.usage.summary import HourlySeries, Pricing, UsageSummary
 
 HOME_CALLBACK_ID = "deskhand_usage_home"
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.conversation import mentioned_user_ids
+from bot.answer.conversation import mentioned_user_ids
 from bot.types import BotIdentity, Question, QuestionKind
 
 ANSWERED_SUBTYPES = frozenset({None, "thread_broadcast", "file_share"})

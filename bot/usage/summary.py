@@ -16,8 +16,8 @@ from typing import Any
 
 from sparklines import sparklines
 
-from bot.prices import ApiPrice, api_equivalent_per_1k, api_prices
-from bot.usage_store import EngineSession, UsageLog, UsageRecord
+from bot.usage.log import EngineSession, UsageLog, UsageRecord
+from bot.usage.prices import ApiPrice, api_equivalent_per_1k, api_prices
 
 HOUR_S = 3600.0
 DAY_S = 86_400.0

@@ -18,9 +18,9 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import errors
-from bot.jobs import AnswerJob
+from bot.answer.jobs import AnswerJob
+from bot.answer.pipeline import answer_question, open_reply
 from bot.listeners.commands import run_command_job
-from bot.pipeline import answer_question, open_reply
 from bot.services import BotServices
 from store.jobs import JobRow, JobState
 

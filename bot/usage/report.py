@@ -7,11 +7,11 @@ import math
 import time
 from typing import TYPE_CHECKING, Any
 
-from bot.budgets import DAY_S, Budgets
-from bot.prices import api_prices
-from bot.usage import Pricing, hourly, summarize, window_summaries
-from bot.usage_store import UsageLog
-from bot.usage_views import home_view, personal_text
+from bot.usage.budgets import DAY_S, Budgets
+from bot.usage.log import UsageLog
+from bot.usage.prices import api_prices
+from bot.usage.summary import Pricing, hourly, summarize, window_summaries
+from bot.usage.views import home_view, personal_text
 
 if TYPE_CHECKING:
     from deskhand.settings import Settings

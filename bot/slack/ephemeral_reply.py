@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from cachetools import TTLCache
 from slack_sdk.webhook import WebhookClient
 
-from bot.blocks import Block, footer_blocks, markdown_block
 from bot.errors import queued
-from bot.formatting import (
+from bot.slack.blocks import Block, footer_blocks, markdown_block
+from bot.slack.formatting import (
     MarkdownSanitizer,
     choose_cut,
     close_fence,

@@ -17,9 +17,9 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from bot.answerers import ChatAnswerer
-from bot.context import MAX_CONTEXT_CHARS, newest_within
-from bot.conversation import build_conversation
+from bot.answer.answerers import ChatAnswerer
+from bot.answer.conversation import build_conversation
+from bot.answer.reader import MAX_CONTEXT_CHARS, newest_within
 from bot.types import BotIdentity, Question
 from deskhand.settings import DEFAULT_SYSTEM_PROMPT
 from engine import ChatMessage

@@ -382,7 +382,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for name in measured:
             report[f"vs_peer_{name}"] = round(report[f"{name}_tok_s"] / peer_tok_s, 2)
     if "openai" in args.peer:
-        from engine.remote.bench import openai_peer
+        from bench.remote import openai_peer
 
         report.update(openai_peer(settings, args.engine_url, conversations, n, threads))
         if report.get("openai_concurrent_tok_s"):
@@ -415,7 +415,7 @@ def _scenario(
     device: Any,
 ) -> dict[str, Any]:
     """--workload support / --long-prompt N (engine.bench_scenarios), in the default dtype."""
-    from engine import bench_scenarios
+    from bench import scenarios as bench_scenarios
     from engine.model.loader import choose_dtype, choose_prefill_chunk
     from engine.model.quantize import choose_quantization
 

@@ -29,7 +29,7 @@ def openai_peer(
     new_tokens: int,
     threads: int,
 ) -> dict[str, Any]:
-    from engine.bench import run_engine
+    from bench.engine import run_engine
     from engine.remote.llama_server import LlamaServer, missing_reason
     from engine.remote.startup import start_remote_engine
     from engine.remote.tokenizer import default_gguf_path

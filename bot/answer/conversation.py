@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.blocks import NOTICE_EVENT, QUESTION_EVENT
+from bot.slack.blocks import NOTICE_EVENT, QUESTION_EVENT
 from bot.types import BotIdentity
 from engine import ChatMessage
 

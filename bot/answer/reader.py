@@ -18,7 +18,7 @@ from cachetools import TTLCache
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.conversation import Conversation, build_conversation, mentioned_user_ids, ts_key
+from bot.answer.conversation import Conversation, build_conversation, mentioned_user_ids, ts_key
 from bot.types import BotIdentity, Question
 
 logger = logging.getLogger(__name__)

@@ -9,8 +9,8 @@ import logging
 import secrets
 import time
 
-from bot.jobs import AnswerJob
-from bot.usage_store import EngineSession, UsageLog, UsageRecord
+from bot.answer.jobs import AnswerJob
+from bot.usage.log import EngineSession, UsageLog, UsageRecord
 from engine import Completion, Engine
 
 logger = logging.getLogger(__name__)

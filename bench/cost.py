@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.bench import (
+from bench.slack import (
     MANIFEST,
     bench_seed,
     percentile,
@@ -28,8 +28,8 @@ from bot.bench import (
     wait_for_answers,
     wait_until_ready,
 )
-from bot.prices import api_equivalent_per_1k, api_prices
-from bot.usage_store import UsageLog
+from bot.usage.log import UsageLog
+from bot.usage.prices import api_equivalent_per_1k, api_prices
 from deskhand.logs import setup_logging
 from deskhand.settings import Settings
 from store import Store, database_url
@@ -168,7 +168,7 @@ def measure(work: Path, questions: list[tuple[str, str]]) -> dict[str, Any]:
 
 
 def start_child(sandbox: Any, args: argparse.Namespace, work: Path) -> subprocess.Popen[str]:
-    command = [sys.executable, "-m", "bot.bench_cost", "--child", "--model", args.model]
+    command = [sys.executable, "-m", "bench.cost", "--child", "--model", args.model]
     command += ["--max-new-tokens", str(args.max_new_tokens)]
     command += ["--max-running", str(args.max_running)]
     command += ["--work-dir", str(work), "--api-url", sandbox.api_url]
@@ -195,7 +195,7 @@ def finish_child(child: subprocess.Popen[str]) -> dict[str, Any]:
 
 def run_child(args: argparse.Namespace) -> int:
     """The bot side: engine, knowledge base and bot until the parent closes our stdin."""
-    from bot.bench import engine_config, start_bench_engine
+    from bench.slack import engine_config, start_bench_engine
     from bot.runtime import start_bot
 
     args.max_queue = 256

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from bench.engine import build_prompts
+from bench.remote import openai_peer
 from deskhand.settings import Settings
-from engine.bench import build_prompts
-from engine.remote.bench import openai_peer
 from engine.remote.llama_server import missing_reason
 
 pytestmark = pytest.mark.slow

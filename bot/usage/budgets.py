@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bot.usage_store import UsageLog
+from bot.usage.log import UsageLog
 
 if TYPE_CHECKING:
     from deskhand.settings import Settings

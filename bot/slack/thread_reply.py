@@ -18,7 +18,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.chat_stream import ChatStream
 
-from bot.blocks import (
+from bot.errors import queued
+from bot.slack.blocks import (
     Block,
     answer_metadata,
     footer_blocks,
@@ -27,8 +28,7 @@ from bot.blocks import (
     notice_metadata,
     stop_actions,
 )
-from bot.errors import queued
-from bot.formatting import (
+from bot.slack.formatting import (
     MAX_PART_CHARS,
     MarkdownSanitizer,
     choose_cut,
@@ -38,7 +38,7 @@ from bot.formatting import (
     reopen_fence,
     sanitize,
 )
-from bot.pacing import ChannelPacer
+from bot.slack.pacing import ChannelPacer
 from bot.types import FinalReply
 
 logger = logging.getLogger(__name__)

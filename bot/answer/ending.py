@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from bot import errors
-from bot.answerers import Answerer, Plan
+from bot.answer.answerers import Answerer, Plan
 from bot.types import FinalReply, Question
 from engine import Completion, FinishReason
 

@@ -17,9 +17,9 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import errors
-from bot.conversation import clean_text
-from bot.jobs import AnswerJob
-from bot.routing import bot_is_in_thread, is_allowed
+from bot.answer.conversation import clean_text
+from bot.answer.jobs import AnswerJob
+from bot.answer.routing import bot_is_in_thread, is_allowed
 from bot.services import BotServices
 from store.jobs import JobState
 

@@ -13,12 +13,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.budgets import plural
-from bot.prices import api_prices
-from bot.usage import UsageSummary, parse_since, summarize
-from bot.usage_report import pricing_of
-from bot.usage_store import RECORD_FIELDS, UsageLog, UsageRecord
-from bot.usage_views import money, percent, seconds
+from bot.usage.budgets import plural
+from bot.usage.log import RECORD_FIELDS, UsageLog, UsageRecord
+from bot.usage.prices import api_prices
+from bot.usage.report import pricing_of
+from bot.usage.summary import UsageSummary, parse_since, summarize
+from bot.usage.views import money, percent, seconds
 from store import Store, StoreError
 
 if TYPE_CHECKING:

@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from bot.bench_cost import main
-from bot.prices import api_prices
+from bench.cost import main
+from bot.usage.prices import api_prices
 
 
 @pytest.mark.slow

@@ -25,8 +25,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.blocks import ANSWER_EVENT, NOTICE_EVENT
 from bot.runtime import start_bot
+from bot.slack.blocks import ANSWER_EVENT, NOTICE_EVENT
 from deskhand.logs import setup_logging
 from deskhand.settings import Settings
 
@@ -149,7 +149,7 @@ def start_child(sandbox: Any, args: argparse.Namespace, database_url: str) -> su
     command = [
         sys.executable,
         "-m",
-        "bot.bench",
+        "bench.slack",
         "--child",
         "--model",
         args.model,

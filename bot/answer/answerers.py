@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
-from bot.conversation import Conversation, fit_to_window
+from bot.answer.conversation import Conversation, fit_to_window
 from bot.types import FinalReply, Question, Source
 from engine import ChatMessage, Completion, Engine
 

@@ -17,14 +17,14 @@ from slack_sdk.webhook import WebhookClient
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import errors
-from bot.answerers import Plan, route_of
-from bot.ephemeral import EphemeralReply, SharedAnswer
-from bot.final import final_reply
-from bot.jobs import AnswerJob
-from bot.replying import ReplyTarget, ThreadReply
-from bot.routing import bot_is_in_thread
+from bot.answer.answerers import Plan, route_of
+from bot.answer.ending import final_reply
+from bot.answer.jobs import AnswerJob
+from bot.answer.routing import bot_is_in_thread
 from bot.services import BotServices
-from bot.slack_client import retry_handlers
+from bot.slack.client import retry_handlers
+from bot.slack.ephemeral_reply import EphemeralReply, SharedAnswer
+from bot.slack.thread_reply import ReplyTarget, ThreadReply
 from engine import Completion, EngineError, EngineOverloaded, SamplingParams
 from store.jobs import JobState
 
