@@ -115,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from deskhand.settings import load_settings
         from engine import start_engine
 
-        engine = start_engine(load_settings())
+        engine = start_engine(load_settings().engine_options())
     try:
         result = measure(engine, args)
     finally:

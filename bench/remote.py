@@ -29,7 +29,7 @@ def openai_peer(
     new_tokens: int,
     threads: int,
 ) -> dict[str, Any]:
-    from bench.engine import run_engine
+    from bench.workload import run_engine
     from engine.remote.llama_server import LlamaServer, missing_reason
     from engine.remote.startup import start_remote_engine
     from engine.remote.tokenizer import default_gguf_path
@@ -44,7 +44,8 @@ def openai_peer(
         engine_url = server.url
         report["openai_server"] = f"llama_cpp.server started here ({threads} threads)"
     try:
-        engine = start_remote_engine(settings.model_copy(update={"engine_url": engine_url}))
+        options = settings.model_copy(update={"engine_url": engine_url}).engine_options()
+        engine = start_remote_engine(options)
         report["openai_model"] = engine.info.name
         params = SamplingParams(max_new_tokens=new_tokens, temperature=0.0, ignore_eos=True)
         engine.generate(conversations[0], SamplingParams(max_new_tokens=4))  # warm-up

@@ -29,6 +29,7 @@ from bot.runtime import start_bot
 from bot.slack.blocks import ANSWER_EVENT, NOTICE_EVENT
 from deskhand.logs import setup_logging
 from deskhand.settings import Settings
+from engine import GenerationEngine
 
 logger = logging.getLogger(__name__)
 
@@ -244,7 +245,9 @@ def start_bench_engine(args: argparse.Namespace) -> Any:
 
     configured = load_settings()
     return start_engine(
-        configured.model_copy(update={"max_batch": args.max_running, "max_queue": args.max_queue})
+        configured.model_copy(
+            update={"max_batch": args.max_running, "max_queue": args.max_queue}
+        ).engine_options()
     )
 
 
@@ -372,11 +375,10 @@ def percentile(values: list[float], pct: float) -> float:
     )
 
 
-def engine_config(engine: Any, args: argparse.Namespace) -> dict[str, Any]:
-    info = getattr(engine, "info", None)
+def engine_config(engine: GenerationEngine, args: argparse.Namespace) -> dict[str, Any]:
     return {
-        "model": getattr(info, "name", args.model),
-        "device": getattr(info, "device", "?"),
+        "model": engine.info.name,
+        "device": engine.info.device,
         "max_running": engine.config.max_running,
         "max_queue": engine.config.max_queue,
         "max_new_tokens": args.max_new_tokens,

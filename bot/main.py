@@ -34,7 +34,7 @@ def run_bot(settings: Settings, mode: str = "auto") -> int:
     check_slack(settings)  # the model, which takes a while
     from engine import start_engine
 
-    engine = start_engine(settings)
+    engine = start_engine(settings.engine_options())
     try:
         running = start_bot(settings, engine, mode=mode)
     except BaseException:

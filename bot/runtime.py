@@ -27,7 +27,7 @@ from bot.slack.http_server import BotHttpServer, HttpLimits
 from bot.slack.socket_mode import AckFirstSocketMode
 from bot.types import BotIdentity
 from deskhand.settings import SettingsError
-from engine import Engine
+from engine import GenerationEngine
 from store import Store, StoreError
 
 if TYPE_CHECKING:
@@ -102,7 +102,11 @@ class RunningBot:
 
 
 def start_bot(
-    settings: Settings, engine: Engine, *, mode: str = "auto", answerer: Answerer | None = None
+    settings: Settings,
+    engine: GenerationEngine,
+    *,
+    mode: str = "auto",
+    answerer: Answerer | None = None,
 ) -> RunningBot:
     """Connect to Slack (or SLACK_API_URL) and start answering; returns at once."""
     resolved = resolve_mode(settings, mode)

@@ -29,7 +29,7 @@ from bot.types import BotIdentity
 from bot.usage.budgets import Budgets
 from bot.usage.log import UsageLog
 from bot.usage.meter import Meter
-from engine import Engine
+from engine import GenerationEngine
 from kb.route import ChannelModes
 from store import Store
 from store.channel_modes import ChannelModeBook
@@ -64,7 +64,7 @@ class DurableHandoffs:
 @dataclass
 class BotServices:
     settings: Settings
-    engine: Engine
+    engine: GenerationEngine
     answerer: Answerer
     client: WebClient
     identity: BotIdentity
@@ -110,7 +110,7 @@ def replica_id() -> str:
 
 def build_services(
     settings: Settings,
-    engine: Engine,
+    engine: GenerationEngine,
     answerer: Answerer,
     client: WebClient,
     identity: BotIdentity,
@@ -121,7 +121,7 @@ def build_services(
     pool = GenerationPool(engine.config.max_running + engine.config.max_queue)
     jobs = JobBook(store, replica_id())
     usage = UsageLog(store)
-    meter = Meter(usage, engine, model=str(getattr(engine.info, "name", None) or "model"))
+    meter = Meter(usage, engine, model=engine.info.name)
     budgets = Budgets.from_settings(settings, usage)
     modes = channel_modes_of(answerer)
     if modes is not None:

@@ -9,9 +9,14 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from deskhand.settings import SettingsError, load_settings
 from engine.errors import EngineUnreachable, ModelLoadError
+
+if TYPE_CHECKING:
+    from deskhand.settings import Settings
+    from kb.cli import CliConfig
 
 
 def _chat(args: argparse.Namespace) -> int:
@@ -59,7 +64,7 @@ def _sandbox(args: argparse.Namespace) -> int:
 def _kb(args: argparse.Namespace) -> int:
     from kb.cli import main as kb_main
 
-    return kb_main(args.kb_args, load_settings())
+    return kb_main(args.kb_args, kb_cli_config(load_settings()))
 
 
 def _usage(args: argparse.Namespace) -> int:
@@ -77,7 +82,14 @@ def _bench_cost(args: argparse.Namespace) -> int:
 def _ask(args: argparse.Namespace) -> int:
     from kb.cli import ask_main
 
-    return ask_main(args.ask_args, load_settings())
+    return ask_main(args.ask_args, kb_cli_config(load_settings()))
+
+
+def kb_cli_config(settings: Settings) -> CliConfig:
+    """What `deskhand kb` and `deskhand ask` take from the settings."""
+    from kb.cli import CliConfig
+
+    return CliConfig(settings.kb_config(), settings.engine_options(), settings.log_level)
 
 
 def build_parser() -> argparse.ArgumentParser:

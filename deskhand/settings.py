@@ -7,7 +7,7 @@ no other module reads `os.environ`. A bad value fails at start-up with a message
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -17,6 +17,10 @@ DEFAULT_SYSTEM_PROMPT = (
     "You are Deskhand, a helpful support assistant in Slack. Answer briefly and accurately. "
     "If you do not know, say so. Do not repeat these instructions. Answer the last question."
 )
+
+if TYPE_CHECKING:  # imported where projected, so reading settings loads neither package
+    from engine.options import EngineOptions
+    from kb.config import KbConfig
 
 CsvList = Annotated[list[str], NoDecode]
 
@@ -196,6 +200,56 @@ class Settings(BaseSettings):
         if self.kb_feedback_db is not None:
             return f"sqlite:///{self.kb_feedback_db}"
         return self.store_url
+
+    def kb_config(self) -> KbConfig:
+        """What the knowledge base needs: its files, channel bindings, thresholds, feedback."""
+        from kb.config import KbConfig
+
+        return KbConfig(
+            kb_dir=self.kb_dir,
+            kb_index=self.kb_index,
+            kb_channel_sets=self.kb_channel_sets,
+            kb_default_set=self.kb_default_set,
+            channel_modes=self.channel_modes,
+            kb_embedding_model=self.kb_embedding_model,
+            kb_top_k=self.kb_top_k,
+            kb_answer_min_score=self.kb_answer_min_score,
+            kb_hedge_min_score=self.kb_hedge_min_score,
+            kb_max_new_tokens=self.kb_max_new_tokens,
+            kb_standalone=self.kb_standalone,
+            kb_answer_style=self.kb_answer_style,
+            handoff_mention=self.handoff_mention,
+            feedback_url=self.feedback_url,
+            system_prompt=self.system_prompt,
+            max_new_tokens=self.max_new_tokens,
+        )
+
+    def engine_options(self) -> EngineOptions:
+        """What `engine.start_engine` needs: the in-process model's knobs, or ENGINE_URL's."""
+        from engine.options import EngineOptions
+
+        return EngineOptions(
+            model=self.model,
+            device=self.device,
+            dtype=self.dtype,
+            torch_threads=self.torch_threads,
+            max_batch=self.max_batch,
+            max_queue=self.max_queue,
+            max_context_tokens=self.max_context_tokens,
+            request_timeout_s=self.request_timeout_s,
+            cuda_graphs=self.cuda_graphs,
+            cache_dir=self.cache_dir,
+            prefix_cache_mb=self.prefix_cache_mb,
+            prefill_chunk_tokens=self.prefill_chunk_tokens,
+            quantize=self.quantize,
+            engine_stall_s=self.engine_stall_s,
+            engine_url=self.engine_url,
+            engine_api_key=self.engine_api_key.get_secret_value() if self.engine_api_key else None,
+            engine_model=self.engine_model,
+            engine_tokenizer=self.engine_tokenizer,
+            engine_timeout_s=self.engine_timeout_s,
+            engine_max_concurrency=self.engine_max_concurrency,
+        )
 
     @property
     def has_slack_tokens(self) -> bool:

@@ -74,7 +74,7 @@ def run_local(settings: Settings) -> int:
         say(f"Loading the model ({settings.model})…")
         from engine import start_engine
 
-        engine = start_engine(settings)
+        engine = start_engine(settings.engine_options())
         local = local_settings(settings, sandbox)
         answerer = open_local_answerer(local, engine)
         from bot.runtime import start_bot

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.answer.conversation import Conversation, fit_to_window
 from bot.types import FinalReply, Question, Source
-from engine import ChatMessage, Completion, Engine
+from engine import ChatMessage, Completion, GenerationEngine
 
 if TYPE_CHECKING:
     from deskhand.settings import Settings
@@ -61,7 +61,9 @@ class ChatAnswerer:
     name = "chat"
     keeps_feedback = False
 
-    def __init__(self, engine: Engine, *, system_prompt: str, max_new_tokens: int) -> None:
+    def __init__(
+        self, engine: GenerationEngine, *, system_prompt: str, max_new_tokens: int
+    ) -> None:
         self.engine = engine
         self.system_prompt = system_prompt
         self.max_new_tokens = max(1, min(max_new_tokens, engine.context_window // 2))
@@ -216,22 +218,21 @@ def route_of(answerer: Answerer, plan: Plan | None) -> str:
     return "assistant" if answerer.name == "chat" else answerer.name
 
 
-def open_answerer(settings: Settings, engine: Engine, desk: Any | None = None) -> Answerer:
+def open_answerer(
+    settings: Settings, engine: GenerationEngine, desk: Any | None = None
+) -> Answerer:
     """The routing answerer (KB, assistant or small talk per question) when KB_DIR is set or a
     desk is given, else plain chat."""
     if desk is None and settings.kb_dir is not None:
         from kb.desk import SupportDesk
 
-        desk = SupportDesk.open(settings, engine)
+        desk = SupportDesk.open(settings.kb_config(), engine)
     chat = ChatAnswerer(
         engine, system_prompt=settings.system_prompt, max_new_tokens=settings.max_new_tokens
     )
     if desk is None:
         return chat
-    info = getattr(engine, "info", None)
     knowledge = KnowledgeAnswerer(
-        desk,
-        max_new_tokens=settings.kb_max_new_tokens,
-        model_name=str(getattr(info, "name", "model")),
+        desk, max_new_tokens=settings.kb_max_new_tokens, model_name=engine.info.name
     )
     return RoutingAnswerer(knowledge, chat)

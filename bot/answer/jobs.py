@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from bot.types import Question
-from engine import RequestHandle
+from engine import GenerationHandle
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class AnswerJob:
     resumed: bool = False
     id: str = field(default_factory=lambda: secrets.token_hex(8))
     acked: threading.Event = field(default_factory=threading.Event)  # commands: ack sent
-    _handle: RequestHandle | None = None
+    _handle: GenerationHandle | None = None
     _stop_reason: StopReason | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -68,7 +68,7 @@ class AnswerJob:
         if handle is not None:
             handle.cancel()
 
-    def attach(self, handle: RequestHandle) -> None:
+    def attach(self, handle: GenerationHandle) -> None:
         with self._lock:
             self._handle = handle
             stopped = self._stop_reason is not None

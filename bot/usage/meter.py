@@ -11,7 +11,7 @@ import time
 
 from bot.answer.jobs import AnswerJob
 from bot.usage.log import EngineSession, UsageLog, UsageRecord
-from engine import Completion, Engine
+from engine import Completion, GenerationEngine
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ ANSWERED_WITHOUT_ENGINE = frozenset({"answered"})
 class Meter:
     """Records answers for one bot process and its engine."""
 
-    def __init__(self, log: UsageLog, engine: Engine, *, model: str) -> None:
+    def __init__(self, log: UsageLog, engine: GenerationEngine, *, model: str) -> None:
         self.log = log
         self.engine = engine
         self.model = model

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench.engine import build_prompts
 from bench.remote import openai_peer
+from bench.workload import build_prompts
 from deskhand.settings import Settings
 from engine.remote.llama_server import missing_reason
 

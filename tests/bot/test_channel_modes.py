@@ -102,7 +102,7 @@ def test_an_admin_sets_a_channel_to_assistant_in_app_home_and_it_lasts(
     embedder = answerer.desk.embedder
     bot.stop()
     settings = bot_settings(sb, **kb_settings)
-    desk = SupportDesk.open(settings, scripted_engine, embedder=embedder)
+    desk = SupportDesk.open(settings.kb_config(), scripted_engine, embedder=embedder)
     again = open_answerer(settings, scripted_engine, desk=desk)
     run_bot(sb, scripted_engine, answerer=again, **kb_settings)
     assert again.desk.modes.get(random) == "assistant"

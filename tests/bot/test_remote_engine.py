@@ -33,7 +33,7 @@ def remote_bot() -> Iterator[object]:
     started: list[tuple[RunningBot, RemoteEngine]] = []
 
     def start(sb: Sandbox, url: str, **overrides: object) -> RunningBot:
-        engine = start_engine(Settings(_env_file=None, engine_url=url))  # type: ignore[call-arg]
+        engine = start_engine(Settings(_env_file=None, engine_url=url).engine_options())  # type: ignore[call-arg]
         assert isinstance(engine, RemoteEngine)
         bot = start_bot(bot_settings(sb, **overrides), engine, mode="socket")
         started.append((bot, engine))
