@@ -50,7 +50,7 @@ def _up(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from bot.main import run_bot
+    from deskhand.run import run_bot
 
     return run_bot(load_settings(), mode=args.mode)
 

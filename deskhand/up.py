@@ -29,7 +29,7 @@ SAMPLE_KB = REPO / "sample-kb" / "kb"
 def run_up(settings: Settings) -> int:
     """Run until Ctrl-C; returns the exit code."""
     if has_slack_credentials(settings):
-        from bot.main import run_bot
+        from deskhand.run import run_bot
 
         say("Slack tokens found: connecting to your Slack workspace.")
         return run_bot(settings)
@@ -86,7 +86,7 @@ def run_local(settings: Settings) -> int:
             "(or send it a direct message, or type /ask)."
         )
         say("Press Ctrl-C to stop.")
-        from bot.main import ENGINE_DEAD_EXIT, wait_for_signal
+        from deskhand.run import ENGINE_DEAD_EXIT, wait_for_signal
 
         if wait_for_signal(engine_alive=lambda: engine.is_alive) == "engine dead":
             return ENGINE_DEAD_EXIT

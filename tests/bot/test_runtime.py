@@ -64,7 +64,7 @@ def test_an_unreachable_slack_is_named() -> None:
 
 
 def test_waiting_stops_with_a_reason_when_the_engine_dies() -> None:
-    from bot.main import wait_for_signal
+    from deskhand.run import wait_for_signal
 
     alive = iter([True, True, False])
     assert wait_for_signal(engine_alive=lambda: next(alive)) == "engine dead"
