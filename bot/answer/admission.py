@@ -10,8 +10,8 @@ slash command's ack).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot import errors
 from bot.answer.conversation import clean_text
 from bot.answer.jobs import AnswerJob
+from bot.answer.pipeline import run
 from bot.answer.routing import bot_is_in_thread, is_allowed
 from bot.services import BotServices
 from store.jobs import JobState
@@ -41,14 +42,14 @@ DUPLICATE = Refusal("duplicate")
 IGNORED = Refusal("ignored")
 
 
-def admit(job: AnswerJob, bot: BotServices, work: Callable[[AnswerJob], None]) -> Refusal | None:
-    """Start `work(job)` on the pool and return None, or say why not."""
+def admit(job: AnswerJob, bot: BotServices) -> Refusal | None:
+    """Start the job on the pool (`pipeline.run`) and return None, or say why not."""
     question = job.question
     if not claim(job, bot):
         logger.debug("already handled %s/%s", question.channel_id, question.ts)
         return DUPLICATE
     refusal = _refusal(job, bot)
-    if refusal is None and not bot.pool.try_start(job, work):
+    if refusal is None and not bot.pool.try_start(job, partial(run, bot=bot)):
         logger.warning(
             "answer pool full (%d): busy reply to %s in %s",
             bot.pool.capacity,

@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot import errors
 from bot.answer.answerers import Plan, route_of
+from bot.answer.command import post_question
 from bot.answer.ending import final_reply
 from bot.answer.jobs import AnswerJob
 from bot.answer.routing import bot_is_in_thread
@@ -31,6 +32,15 @@ from store.jobs import JobState
 logger = logging.getLogger(__name__)
 
 Reply = ThreadReply | EphemeralReply
+
+
+def run(job: AnswerJob, bot: BotServices) -> None:
+    """The one way a job is answered, whatever brought it: a mention, a DM, a follow-up, a
+    slash command, or a job recovered from a dead replica. A slash command's question is made
+    visible first (`command.post_question`); then every job takes the same steps."""
+    if job.question.kind == "command":
+        post_question(job, bot)
+    answer_question(job, bot)
 
 
 def answer_question(job: AnswerJob, bot: BotServices) -> None:

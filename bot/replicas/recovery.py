@@ -19,8 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot import errors
 from bot.answer.jobs import AnswerJob
-from bot.answer.pipeline import answer_question, open_reply
-from bot.listeners.commands import run_command_job
+from bot.answer.pipeline import open_reply, run
 from bot.services import BotServices
 from store.jobs import JobRow, JobState
 
@@ -82,8 +81,7 @@ class Recovery:
             self.apologize(job, age_s)
             return
         job.reply_ts = self.reply_parts(job, row.reply_ts)
-        work = run_command_job if job.question.kind == "command" else answer_question
-        if bot.pool.try_start(job, partial(work, bot=bot)):
+        if bot.pool.try_start(job, partial(run, bot=bot)):
             self.resumed += 1
             logger.warning(
                 "resuming the answer to %s/%s (attempt %d, %.0f s old)",
