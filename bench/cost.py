@@ -213,7 +213,7 @@ def run_child(args: argparse.Namespace) -> int:
         data_dir=work,
         user_max_in_flight=0,  # the burst's people each ask several questions at once
     )
-    running = start_bot(settings, engine, mode="socket")
+    running = start_bot(settings.bot_config(), engine, mode="socket")
     try:
         ready = engine_config(engine, args) | {
             "answerer": running.services.answerer.name,

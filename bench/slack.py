@@ -208,7 +208,7 @@ def run_child(args: argparse.Namespace) -> int:
         replica_lease_s=args.lease,
         user_max_in_flight=0,  # the burst's users each ask many questions at once
     )
-    running = start_bot(settings, engine, mode="socket")
+    running = start_bot(settings.bot_config(), engine, mode="socket")
     try:
         sys.stdout.write("ready " + json.dumps(engine_config(engine, args)) + "\n")
         sys.stdout.flush()

@@ -37,7 +37,7 @@ from store.handoffs import claim_handoff
 from store.jobs import JobBook
 
 if TYPE_CHECKING:
-    from deskhand.settings import Settings
+    from bot.config import BotConfig
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class DurableHandoffs:
 
 @dataclass
 class BotServices:
-    settings: Settings
+    settings: BotConfig
     engine: GenerationEngine
     answerer: Answerer
     client: WebClient
@@ -109,7 +109,7 @@ def replica_id() -> str:
 
 
 def build_services(
-    settings: Settings,
+    settings: BotConfig,
     engine: GenerationEngine,
     answerer: Answerer,
     client: WebClient,

@@ -58,7 +58,9 @@ def _run(args: argparse.Namespace) -> int:
 def _sandbox(args: argparse.Namespace) -> int:
     from slackemu.main import serve
 
-    return serve(load_settings(), host=args.host, port=args.port)
+    settings = load_settings()
+    port = args.port if args.port is not None else settings.sandbox_port
+    return serve(host=args.host or settings.sandbox_host, port=port)
 
 
 def _kb(args: argparse.Namespace) -> int:
@@ -70,7 +72,7 @@ def _kb(args: argparse.Namespace) -> int:
 def _usage(args: argparse.Namespace) -> int:
     from bot.usage.cli import main as usage_main
 
-    return usage_main(args.usage_args, load_settings())
+    return usage_main(args.usage_args, load_settings().bot_config())
 
 
 def _bench_cost(args: argparse.Namespace) -> int:

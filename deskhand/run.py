@@ -30,13 +30,14 @@ def run_bot(settings: Settings, mode: str = "auto") -> int:
         secrets=configured_secrets(settings),
         message_text=settings.log_message_text,
     )
-    resolve_mode(settings, mode)  # fail on missing or refused credentials before loading
-    check_slack(settings)  # the model, which takes a while
+    config = settings.bot_config()
+    resolve_mode(config, mode)  # fail on missing or refused credentials before loading
+    check_slack(config)  # the model, which takes a while
     from engine import start_engine
 
     engine = start_engine(settings.engine_options())
     try:
-        running = start_bot(settings, engine, mode=mode)
+        running = start_bot(config, engine, mode=mode)
     except BaseException:
         engine.shutdown()
         raise

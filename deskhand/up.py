@@ -79,7 +79,7 @@ def run_local(settings: Settings) -> int:
         answerer = open_local_answerer(local, engine)
         from bot.runtime import start_bot
 
-        running = start_bot(local, engine, mode="socket", answerer=answerer)
+        running = start_bot(local.bot_config(), engine, mode="socket", answerer=answerer)
         say("")
         say(
             f"Open {sandbox.url} — mention @Deskhand in #support "
@@ -120,7 +120,7 @@ def open_local_answerer(settings: Settings, engine: Any) -> Any:
 
     if settings.kb_dir is not None:
         say(f"Loading the knowledge base from {settings.kb_dir}…")
-    return open_answerer(settings, engine)
+    return open_answerer(settings.bot_config(), engine)
 
 
 def say(line: str) -> None:

@@ -19,7 +19,7 @@ from bot.types import FinalReply, Question, Source
 from engine import ChatMessage, Completion, GenerationEngine
 
 if TYPE_CHECKING:
-    from deskhand.settings import Settings
+    from bot.config import BotConfig
 
 logger = logging.getLogger(__name__)
 
@@ -219,14 +219,14 @@ def route_of(answerer: Answerer, plan: Plan | None) -> str:
 
 
 def open_answerer(
-    settings: Settings, engine: GenerationEngine, desk: Any | None = None
+    settings: BotConfig, engine: GenerationEngine, desk: Any | None = None
 ) -> Answerer:
     """The routing answerer (KB, assistant or small talk per question) when KB_DIR is set or a
     desk is given, else plain chat."""
-    if desk is None and settings.kb_dir is not None:
+    if desk is None and settings.kb.kb_dir is not None:
         from kb.desk import SupportDesk
 
-        desk = SupportDesk.open(settings.kb_config(), engine)
+        desk = SupportDesk.open(settings.kb, engine)
     chat = ChatAnswerer(
         engine, system_prompt=settings.system_prompt, max_new_tokens=settings.max_new_tokens
     )

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from bot.usage.log import UsageLog
 
 if TYPE_CHECKING:
-    from deskhand.settings import Settings
+    from bot.config import BotConfig
 
 DAY_S = 86_400
 
@@ -29,7 +29,7 @@ class Budgets:
     admins: frozenset[str] = frozenset()
 
     @classmethod
-    def from_settings(cls, settings: Settings, log: UsageLog) -> Budgets:
+    def from_settings(cls, settings: BotConfig, log: UsageLog) -> Budgets:
         return cls(
             log,
             user_answers=settings.user_daily_limit,

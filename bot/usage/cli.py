@@ -22,7 +22,7 @@ from bot.usage.views import money, percent, seconds
 from store import Store, StoreError
 
 if TYPE_CHECKING:
-    from deskhand.settings import Settings
+    from bot.config import BotConfig
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -35,7 +35,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     return parser.parse_args(list(argv))
 
 
-def main(argv: Sequence[str], settings: Settings, *, now: float | None = None) -> int:
+def main(argv: Sequence[str], settings: BotConfig, *, now: float | None = None) -> int:
     args = parse_args(argv)
     try:
         window_s = parse_since(args.since)

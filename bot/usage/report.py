@@ -14,17 +14,17 @@ from bot.usage.summary import Pricing, hourly, summarize, window_summaries
 from bot.usage.views import home_view, personal_text
 
 if TYPE_CHECKING:
-    from deskhand.settings import Settings
+    from bot.config import BotConfig
 
 CHART_HOURS = 24
 
 
-def pricing_of(settings: Settings) -> Pricing:
+def pricing_of(settings: BotConfig) -> Pricing:
     return Pricing(settings.cost_per_hour, settings.cost_currency)
 
 
 def home_view_for(
-    log: UsageLog, settings: Settings, *, model: str, user_id: str, now: float | None = None
+    log: UsageLog, settings: BotConfig, *, model: str, user_id: str, now: float | None = None
 ) -> dict[str, Any]:
     now = time.time() if now is None else now
     pricing = pricing_of(settings)
@@ -40,7 +40,7 @@ def home_view_for(
 
 
 def usage_reply_for(
-    log: UsageLog, settings: Settings, budgets: Budgets, *, user_id: str, now: float | None = None
+    log: UsageLog, settings: BotConfig, budgets: Budgets, *, user_id: str, now: float | None = None
 ) -> str:
     now = time.time() if now is None else now
     pricing = pricing_of(settings)

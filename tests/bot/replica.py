@@ -53,7 +53,7 @@ def main() -> int:
         user_max_in_flight=0,
         **json.loads(args.settings),
     )
-    running = start_bot(settings, engine, mode="socket")
+    running = start_bot(settings.bot_config(), engine, mode="socket")
     try:
         sys.stdout.write(f"ready {running.services.jobs.owner}\n")
         sys.stdout.flush()

@@ -46,7 +46,7 @@ def test_an_admin_sets_a_channel_to_assistant_in_app_home_and_it_lasts(
         "admin_users": [ada],
         "max_new_tokens": 20_000,
     }
-    answerer = open_answerer(bot_settings(sb, **kb_settings), scripted_engine)
+    answerer = open_answerer(bot_settings(sb, **kb_settings).bot_config(), scripted_engine)
     bot = run_bot(sb, scripted_engine, answerer=answerer, **kb_settings)
 
     # Before: #random is a support desk, the answer quotes the KB.
@@ -103,7 +103,7 @@ def test_an_admin_sets_a_channel_to_assistant_in_app_home_and_it_lasts(
     bot.stop()
     settings = bot_settings(sb, **kb_settings)
     desk = SupportDesk.open(settings.kb_config(), scripted_engine, embedder=embedder)
-    again = open_answerer(settings, scripted_engine, desk=desk)
+    again = open_answerer(settings.bot_config(), scripted_engine, desk=desk)
     run_bot(sb, scripted_engine, answerer=again, **kb_settings)
     assert again.desk.modes.get(random) == "assistant"
     ts = sb.mention("grace", "random", QUESTION)

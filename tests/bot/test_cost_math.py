@@ -193,18 +193,18 @@ def test_usage_cli_json_csv_and_text(tmp_path: Path, capsys: pytest.CaptureFixtu
     usage.record(record(NOW - 60, user="U2"))
     usage.record(record(NOW - 30 * 86_400))  # outside --since 7d
     store.close()
-    assert usage_main(["--since", "7d", "--json"], settings, now=NOW) == 0
+    assert usage_main(["--since", "7d", "--json"], settings.bot_config(), now=NOW) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["answers"] == 2 and shown["users"] == 2
     assert shown["by_surface"] == {"dm": 1, "mention": 1}
     assert shown["cost_per_1k_answers"] == pytest.approx(0.5)
     assert set(shown["api_equivalent_per_1k"]) == {p.name for p in api_prices()}
-    assert usage_main(["--since", "7d", "--csv"], settings, now=NOW) == 0
+    assert usage_main(["--since", "7d", "--csv"], settings.bot_config(), now=NOW) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert [r["user_id"] for r in rows] == ["U1", "U2"] and rows[0]["prompt_tokens"] == "100"
-    assert usage_main(["--since", "7d", "--user", "U2"], settings, now=NOW) == 0
+    assert usage_main(["--since", "7d", "--user", "U2"], settings.bot_config(), now=NOW) == 0
     assert "1 answer to 1 person" in capsys.readouterr().out
-    assert usage_main(["--since", "soon"], settings, now=NOW) == 2
+    assert usage_main(["--since", "soon"], settings.bot_config(), now=NOW) == 2
     assert "expected a number and a unit" in capsys.readouterr().err
 
 

@@ -213,7 +213,7 @@ def test_the_real_support_desk_answers_from_the_sample_kb(
         kb_index=tmp_path / "kb.sqlite",
         kb_feedback_db=tmp_path / "feedback.sqlite",
     )
-    answerer = open_answerer(settings, scripted_engine)
+    answerer = open_answerer(settings.bot_config(), scripted_engine)
     assert answerer.name == "kb"
     run_bot(workspace, scripted_engine, answerer=answerer)
     ts = workspace.mention("ada", "support", "How long is the warranty on an e-bike frame?")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from bot.config import BotConfig
 from bot.runtime import resolve_mode
 from deskhand.settings import Settings, SettingsError
 
 
-def settings(**values: object) -> Settings:
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+def settings(**values: object) -> BotConfig:
+    return Settings(_env_file=None, **values).bot_config()  # type: ignore[call-arg]
 
 
 def test_modes_follow_the_tokens() -> None:
