@@ -11,7 +11,6 @@ import argparse
 import gc
 import json
 import logging
-import subprocess
 import sys
 import tempfile
 import time
@@ -19,14 +18,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bench.harness import BotChild, serve_until_stdin_closes
 from bench.slack import (
     MANIFEST,
     bench_seed,
     percentile,
     report,
-    stop_child,
     wait_for_answers,
-    wait_until_ready,
 )
 from bot.usage.log import UsageLog
 from bot.usage.prices import api_equivalent_per_1k, api_prices
@@ -92,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sandbox = Sandbox.start(manifest=MANIFEST, seed=bench_seed(10, 2))
     child = start_child(sandbox, args, work)
     try:
-        engine = json.loads(wait_until_ready(child))
+        engine = json.loads(child.wait_ready())
         sandbox.wait_for(lambda: sandbox.num_connections() >= 1, timeout=30)
         gc.freeze()
         started = time.monotonic()
@@ -167,7 +165,7 @@ def measure(work: Path, questions: list[tuple[str, str]]) -> dict[str, Any]:
     }
 
 
-def start_child(sandbox: Any, args: argparse.Namespace, work: Path) -> subprocess.Popen[str]:
+def start_child(sandbox: Any, args: argparse.Namespace, work: Path) -> BotChild:
     command = [sys.executable, "-m", "bench.cost", "--child", "--model", args.model]
     command += ["--max-new-tokens", str(args.max_new_tokens)]
     command += ["--max-running", str(args.max_running)]
@@ -175,21 +173,15 @@ def start_child(sandbox: Any, args: argparse.Namespace, work: Path) -> subproces
     command += ["--bot-token", sandbox.bot_token, "--app-token", sandbox.app_token]
     if args.no_kb:
         command.append("--no-kb")
-    return subprocess.Popen(
-        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=str(REPO)
-    )
+    return BotChild(command, cwd=REPO)
 
 
-def finish_child(child: subprocess.Popen[str]) -> dict[str, Any]:
+def finish_child(child: BotChild) -> dict[str, Any]:
     """Close the child's stdin; it answers with its engine's final stats, then stops."""
-    stats: dict[str, Any] = {}
-    if child.stdin is not None:
-        child.stdin.close()
-    if child.stdout is not None:
-        line = child.stdout.readline()
-        if line.startswith("stats "):
-            stats = json.loads(line.removeprefix("stats "))
-    stop_child(child)
+    child.close_stdin()
+    line = child.last_line("stats ")
+    stats: dict[str, Any] = json.loads(line) if line is not None else {}
+    child.stop()
     return stats
 
 
@@ -214,19 +206,23 @@ def run_child(args: argparse.Namespace) -> int:
         user_max_in_flight=0,  # the burst's people each ask several questions at once
     )
     running = start_bot(settings.bot_config(), engine, mode="socket")
+
+    def stop() -> None:
+        running.stop()
+        engine.shutdown()
+
+    def stats() -> str:
+        return "stats " + json.dumps({"busy_s": engine.stats().busy_s})
+
     try:
         ready = engine_config(engine, args) | {
             "answerer": running.services.answerer.name,
             "busy_s": engine.stats().busy_s,
         }
-        sys.stdout.write("ready " + json.dumps(ready) + "\n")
-        sys.stdout.flush()
-        sys.stdin.read()
-        sys.stdout.write("stats " + json.dumps({"busy_s": engine.stats().busy_s}) + "\n")
-        sys.stdout.flush()
-    finally:
-        running.stop()
-        engine.shutdown()
+    except BaseException:
+        stop()
+        raise
+    serve_until_stdin_closes(json.dumps(ready), stop=stop, goodbye=stats)
     return 0
 
 

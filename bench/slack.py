@@ -16,7 +16,6 @@ import gc
 import json
 import logging
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -25,6 +24,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from bench.harness import BotChild, serve_until_stdin_closes
 from bot.runtime import start_bot
 from bot.slack.blocks import ANSWER_EVENT, NOTICE_EVENT
 from deskhand.logs import setup_logging
@@ -81,13 +81,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     # would on their own servers, so neither side's threads slow the other's clock.
     with bench_store(args.database_url) as (database_url, store_kind):
         sandbox = Sandbox.start(manifest=MANIFEST, seed=bench_seed(args.users, args.channels))
-        children: list[subprocess.Popen[str]] = []
+        children: list[BotChild] = []
         try:
             engine: dict[str, Any] = {}
             for _ in range(max(1, args.replicas)):
                 children.append(start_child(sandbox, args, database_url))
             for child in children:
-                engine = json.loads(wait_until_ready(child))
+                engine = json.loads(child.wait_ready())
             sandbox.wait_for(lambda: sandbox.num_connections() >= len(children), timeout=10)
             gc.freeze()  # the emulator's own full GC passes would be counted as our ack latency
             started = time.monotonic()
@@ -110,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         finally:
             for child in children:
-                stop_child(child)
+                child.stop()
             sandbox.stop()
     sys.stdout.write((json.dumps(result) if args.json else report(result)) + "\n")
     exactly_once = result["answered_once"] == result["events"]
@@ -146,7 +146,7 @@ def make_url_kind(url: str) -> str:
     return "postgresql" if url.startswith("postgres") else "sqlite"
 
 
-def start_child(sandbox: Any, args: argparse.Namespace, database_url: str) -> subprocess.Popen[str]:
+def start_child(sandbox: Any, args: argparse.Namespace, database_url: str) -> BotChild:
     command = [
         sys.executable,
         "-m",
@@ -171,27 +171,7 @@ def start_child(sandbox: Any, args: argparse.Namespace, database_url: str) -> su
         "--lease",
         str(args.lease),
     ]
-    return subprocess.Popen(
-        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=str(MANIFEST.parent)
-    )
-
-
-def wait_until_ready(child: subprocess.Popen[str]) -> str:
-    assert child.stdout is not None
-    line = child.stdout.readline()
-    if not line.startswith("ready "):
-        raise RuntimeError(f"the bot process did not start (exit code {child.poll()})")
-    return line.removeprefix("ready ")
-
-
-def stop_child(child: subprocess.Popen[str]) -> None:
-    if child.stdin is not None:
-        child.stdin.close()  # the child stops when its stdin closes
-    try:
-        child.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        child.kill()
-        child.wait()
+    return BotChild(command, cwd=MANIFEST.parent)
 
 
 def run_child(args: argparse.Namespace) -> int:
@@ -209,13 +189,12 @@ def run_child(args: argparse.Namespace) -> int:
         user_max_in_flight=0,  # the burst's users each ask many questions at once
     )
     running = start_bot(settings.bot_config(), engine, mode="socket")
-    try:
-        sys.stdout.write("ready " + json.dumps(engine_config(engine, args)) + "\n")
-        sys.stdout.flush()
-        sys.stdin.read()
-    finally:
+
+    def stop() -> None:
         running.stop()
         engine.shutdown()
+
+    serve_until_stdin_closes(json.dumps(engine_config(engine, args)), stop=stop)
     return 0
 
 
@@ -254,7 +233,7 @@ def start_bench_engine(args: argparse.Namespace) -> Any:
 def burst(
     sandbox: Any,
     args: argparse.Namespace,
-    children: list[subprocess.Popen[str]],
+    children: list[BotChild],
     restarts: int,
     database_url: str,
 ) -> list[tuple[str, str]]:
@@ -283,10 +262,10 @@ def burst(
 
 
 def restart_child(
-    children: list[subprocess.Popen[str]], sandbox: Any, args: argparse.Namespace, url: str
+    children: list[BotChild], sandbox: Any, args: argparse.Namespace, url: str
 ) -> None:
     child = start_child(sandbox, args, url)
-    wait_until_ready(child)
+    child.wait_ready()
     children[0] = child
 
 
