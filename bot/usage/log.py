@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import ColumnElement, Integer, cast, func, insert, select
 
 from store import Store
 from store.schema import answer_usage, engine_sessions
@@ -51,6 +51,16 @@ class EngineSession:
     uptime_s: float
 
 
+@dataclass(frozen=True, slots=True)
+class UsageTotals:
+    """Sums over the answers of a window, computed in the database."""
+
+    answers: int
+    prompt_tokens: int
+    output_tokens: int
+    engine_s: float
+
+
 RECORD_FIELDS = tuple(f.name for f in fields(UsageRecord))
 
 
@@ -84,9 +94,67 @@ class UsageLog:
             rows = conn.execute(query.order_by(answer_usage.c.at, answer_usage.c.id)).all()
         return [UsageRecord(**row._asdict()) for row in rows]
 
+    def totals(self, since: float, until: float, *, user_id: str | None = None) -> UsageTotals:
+        """Answers, tokens and engine time of the answers that ended in [since, until)."""
+        c = answer_usage.c
+        query = select(
+            func.count(c.id),
+            func.coalesce(func.sum(c.prompt_tokens), 0),
+            func.coalesce(func.sum(c.output_tokens), 0),
+            func.coalesce(func.sum(c.engine_s), 0.0),
+        ).where(*self._window(since, until, user_id))
+        with self.store.engine.connect() as conn:
+            answers, prompt, output, engine_s = conn.execute(query).one()
+        return UsageTotals(int(answers), int(prompt), int(output), float(engine_s))
+
+    def answer_s_at_rank(
+        self, since: float, until: float, rank: int, *, user_id: str | None = None
+    ) -> float | None:
+        """The `rank`-th shortest answer time (1 = the shortest) in [since, until)."""
+        c = answer_usage.c
+        query = (
+            select(c.answer_s)
+            .where(*self._window(since, until, user_id))
+            .order_by(c.answer_s)
+            .limit(1)
+            .offset(rank - 1)
+        )
+        with self.store.engine.connect() as conn:
+            value = conn.scalar(query)
+        return None if value is None else float(value)
+
+    def hourly_totals(self, start: float, hours: int) -> list[tuple[int, float]]:
+        """(answers, engine time) for each of the `hours` hours from `start`, oldest first."""
+        c = answer_usage.c
+        offset = (c.at - start) / 3600.0
+        hour: ColumnElement[int] = (  # SQLite's CAST truncates, which is floor for offset >= 0
+            cast(offset, Integer)
+            if self.store.engine.dialect.name == "sqlite"
+            else cast(func.floor(offset), Integer)
+        )
+        query = (
+            select(hour, func.count(c.id), func.coalesce(func.sum(c.engine_s), 0.0))
+            .where(c.at >= start, c.at < start + hours * 3600.0)
+            .group_by(hour)
+        )
+        buckets = [(0, 0.0)] * hours
+        with self.store.engine.connect() as conn:
+            for index, answers, engine_s in conn.execute(query).all():
+                if 0 <= int(index) < hours:
+                    buckets[int(index)] = (int(answers), float(engine_s))
+        return buckets
+
+    @staticmethod
+    def _window(since: float, until: float, user_id: str | None) -> list[ColumnElement[bool]]:
+        c = answer_usage.c
+        where = [c.at >= since, c.at < until]
+        if user_id is not None:
+            where.append(c.user_id == user_id)
+        return where
+
     def channels_since(self, since: float, limit: int = 100) -> list[str]:
-        """The channels answered in since `since`, most recent first (modes branch: the
-        channels App Home's "Answer modes" lists)."""
+        """The channels answered in since `since`, most recent first (the channels
+        App Home's "Answer modes" lists)."""
         last = func.max(answer_usage.c.at)
         query = (
             select(answer_usage.c.channel_id)

@@ -10,7 +10,13 @@ from typing import TYPE_CHECKING, Any
 from bot.usage.budgets import DAY_S, Budgets
 from bot.usage.log import UsageLog
 from bot.usage.prices import api_prices
-from bot.usage.summary import Pricing, hourly, summarize, window_summaries
+from bot.usage.summary import (
+    Pricing,
+    UsageSummary,
+    hourly_stored,
+    summarize_stored,
+    window_summaries,
+)
 from bot.usage.views import home_view, personal_text
 
 if TYPE_CHECKING:
@@ -29,11 +35,10 @@ def home_view_for(
     now = time.time() if now is None else now
     pricing = pricing_of(settings)
     windows = window_summaries(log, pricing, now=now)
-    series = hourly(
-        log.answers(now - CHART_HOURS * 3600), until=now, hours=CHART_HOURS, pricing=pricing
+    series = hourly_stored(log, until=now, hours=CHART_HOURS, pricing=pricing)
+    you = summarize_stored(
+        log, [], label="7 d", since=now - 7 * DAY_S, until=now + 1, pricing=pricing, user_id=user_id
     )
-    mine = log.answers(now - 7 * DAY_S, user_id=user_id)
-    you = summarize(mine, [], label="7 d", since=now - 7 * DAY_S, until=now + 1, pricing=pricing)
     return home_view(
         windows, series, pricing=pricing, prices=api_prices(), model=model, you=you, now=now
     )
@@ -46,15 +51,19 @@ def usage_reply_for(
     pricing = pricing_of(settings)
     day_start = math.floor(now / DAY_S) * DAY_S
     week = now - 7 * DAY_S
-    mine = log.answers(week, user_id=user_id)
-    team = log.answers(week)
     sessions = log.sessions(week)
     until = now + 1
+
+    def mine(label: str, since: float) -> UsageSummary:
+        return summarize_stored(
+            log, [], label=label, since=since, until=until, pricing=pricing, user_id=user_id
+        )
+
     return personal_text(
-        summarize(mine, [], label="today", since=day_start, until=until, pricing=pricing),
-        summarize(mine, [], label="7 d", since=week, until=until, pricing=pricing),
-        summarize(
-            team,
+        mine("today", day_start),
+        mine("7 d", week),
+        summarize_stored(
+            log,
             sessions,
             label="7 d",
             since=week,

@@ -16,7 +16,7 @@ from typing import Any
 
 from sparklines import sparklines
 
-from bot.usage.log import EngineSession, UsageLog, UsageRecord
+from bot.usage.log import EngineSession, UsageLog, UsageRecord, UsageTotals
 from bot.usage.prices import ApiPrice, api_equivalent_per_1k, api_prices
 
 HOUR_S = 3600.0
@@ -75,11 +75,54 @@ def summarize(
 ) -> UsageSummary:
     """The numbers for the answers in [since, until) (records outside are ignored)."""
     inside = [r for r in records if since <= r.at < until]
-    answers = len(inside)
-    prompt = sum(r.prompt_tokens for r in inside)
-    output = sum(r.output_tokens for r in inside)
     latencies = sorted(r.answer_s for r in inside)
-    busy = sum(r.engine_s for r in inside)
+    totals = UsageTotals(
+        answers=len(inside),
+        prompt_tokens=sum(r.prompt_tokens for r in inside),
+        output_tokens=sum(r.output_tokens for r in inside),
+        engine_s=sum(r.engine_s for r in inside),
+    )
+    latency = (percentile(latencies, 50), percentile(latencies, 95))
+    return _summary(totals, latency, sessions, label, since, until, pricing, prices)
+
+
+def summarize_stored(
+    log: UsageLog,
+    sessions: list[EngineSession],
+    *,
+    label: str,
+    since: float,
+    until: float,
+    pricing: Pricing,
+    prices: tuple[ApiPrice, ...] = (),
+    user_id: str | None = None,
+) -> UsageSummary:
+    """`summarize` for the answers in [since, until), with the sums and the two percentiles
+    computed in the database (no answer rows are read into Python)."""
+    totals = log.totals(since, until, user_id=user_id)
+
+    def at(pct: float) -> float | None:
+        if not totals.answers:
+            return None
+        rank = max(1, math.ceil(pct / 100 * totals.answers))
+        return log.answer_s_at_rank(since, until, rank, user_id=user_id)
+
+    latency = (at(50), at(95))
+    return _summary(totals, latency, sessions, label, since, until, pricing, prices)
+
+
+def _summary(
+    totals: UsageTotals,
+    latency: tuple[float | None, float | None],
+    sessions: list[EngineSession],
+    label: str,
+    since: float,
+    until: float,
+    pricing: Pricing,
+    prices: tuple[ApiPrice, ...],
+) -> UsageSummary:
+    answers, prompt, output = totals.answers, totals.prompt_tokens, totals.output_tokens
+    busy = totals.engine_s
     up = sum(_overlap(s.started_at, s.seen_at, since, until) for s in sessions)
     return UsageSummary(
         label=label,
@@ -88,8 +131,8 @@ def summarize(
         answers=answers,
         prompt_tokens=prompt,
         output_tokens=output,
-        latency_p50_s=percentile(latencies, 50),
-        latency_p95_s=percentile(latencies, 95),
+        latency_p50_s=latency[0],
+        latency_p95_s=latency[1],
         engine_busy_s=busy,
         engine_up_s=up,
         utilisation=min(1.0, busy / up) if up > 0 else None,
@@ -103,21 +146,21 @@ def summarize(
 def window_summaries(
     log: UsageLog, pricing: Pricing, *, now: float | None = None, user_id: str | None = None
 ) -> list[UsageSummary]:
-    """The last 24 h, 7 d and 30 d (one read of the longest window)."""
+    """The last 24 h, 7 d and 30 d, summed in the database."""
     now = time.time() if now is None else now
     longest = max(seconds for _, seconds in WINDOWS)
-    records = log.answers(now - longest, user_id=user_id)
     sessions = log.sessions(now - longest)
     prices = api_prices()
     return [
-        summarize(
-            records,
+        summarize_stored(
+            log,
             sessions,
             label=label,
             since=now - seconds,
             until=now,
             pricing=pricing,
             prices=prices,
+            user_id=user_id,
         )
         for label, seconds in WINDOWS
     ]
@@ -152,6 +195,16 @@ def hourly(
             counts[index] += 1
             busy[index] += record.engine_s
     costs = [pricing.of(b) / n if n else 0.0 for b, n in zip(busy, counts, strict=True)]
+    return HourlySeries(starts, counts, costs)
+
+
+def hourly_stored(log: UsageLog, *, until: float, hours: int, pricing: Pricing) -> HourlySeries:
+    """`hourly`, bucketed in the database."""
+    last_start = math.floor(until / HOUR_S) * HOUR_S
+    starts = [last_start - HOUR_S * (hours - 1 - i) for i in range(hours)]
+    buckets = log.hourly_totals(starts[0], hours)
+    counts = [n for n, _ in buckets]
+    costs = [pricing.of(busy) / n if n else 0.0 for n, busy in buckets]
     return HourlySeries(starts, counts, costs)
 
 
