@@ -72,8 +72,8 @@ class BotServices:
     pool: GenerationPool
     store: Store
     jobs: JobBook  # this replica's view of the durable jobs
-    meter: Meter  # usage per answer (cost branch)
-    budgets: Budgets  # daily limits checked at admission (cost branch)
+    meter: Meter  # one usage row per answer that ends
+    budgets: Budgets  # daily limits checked at admission
     pacer: ChannelPacer = field(default_factory=ChannelPacer)
     shares: ShareBox = field(default_factory=ShareBox)
     acks: AckReceipts = field(default_factory=AckReceipts)  # slash-command acks sent

@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     max_new_tokens: int = Field(384, ge=1)
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     top_p: float = Field(1.0, gt=0.0, le=1.0)
-    # newcomer: the bot's answers discourage repeating their own tokens (small models loop)
+    # the bot's answers discourage repeating their own tokens (small models loop)
     repetition_penalty: float = Field(
         1.15, ge=1.0, le=2.0, description="1 = off; the local engine only"
     )
@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(Path.home() / ".cache" / "deskhand")
     log_level: str = "INFO"
 
-    # --- engine: prefix cache, chunked prefill, health (engine branch) ---------------------
+    # --- engine: prefix cache, chunked prefill, health ---------------------------------------
     prefix_cache_mb: int = Field(
         256, ge=0, description="memory for K/V of shared prompt prefixes; 0 = off"
     )
@@ -120,12 +120,12 @@ class Settings(BaseSettings):
         "quotes", description="abstractive: the model's cited words, checked (raise the tokens)"
     )
 
-    # --- answer routing (kb branch) -------------------------------------------------------
+    # --- answer routing ------------------------------------------------------------------
     channel_modes: str = Field(
         "", description="C123=kb,C456=assistant,dm=auto,default=auto (auto when a KB is loaded)"
     )
 
-    # --- reliability: HTTP mode limits, logging (rely) -------------------------------------
+    # --- reliability: HTTP mode limits, logging ---------------------------------------------
     http_threads: int = Field(8, ge=1, description="HTTP mode worker threads")
     http_connection_limit: int = Field(1000, ge=10, description="open sockets; more wait")
     http_timeout_s: int = Field(10, ge=1, description="close HTTP connections idle this long")

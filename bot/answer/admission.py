@@ -2,7 +2,7 @@
 
 In order: the exactly-once claim in the store (the job is recorded `received` as it is
 accepted), the allowlists, the length limit, the per-person cap on questions in flight, the
-daily budgets (bot/budgets.py), and a slot in the generation pool. A refusal is recorded on
+daily budgets (usage/budgets.py), and a slot in the generation pool. A refusal is recorded on
 the job and returned for the caller to deliver (a thread notice, a private message, or the
 slash command's ack).
 """
@@ -107,7 +107,7 @@ def _refusal(job: AnswerJob, bot: BotServices) -> Refusal | None:
                 "%s has %d questions in flight: refusing another", question.user_id, waiting
             )
             return Refusal("user_busy", errors.too_many_waiting(waiting))
-    # cost branch: daily budgets per person and per channel (bot/budgets.py).
+    # Daily budgets per person and per channel (usage/budgets.py).
     try:
         over_budget = bot.budgets.refusal(question.user_id, question.channel_id)
     except SQLAlchemyError:

@@ -112,7 +112,7 @@ def answer_question(job: AnswerJob, bot: BotServices) -> None:
             progress.mark(state, outcome)
         elapsed_s = time.monotonic() - started
         _log_finished(job, outcome, completion, elapsed_s)
-        # cost branch: one usage row per answer (the coordinator may move this hook); a job
+        # One usage row per answer that ends (usage/meter.py); a job
         # handed over at shutdown is metered by the replica that answers it.
         if state is not JobState.ANSWERING:
             bot.meter.record(

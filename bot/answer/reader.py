@@ -2,7 +2,7 @@
 
 Owns the Slack reads (conversations.replies for threads, conversations.history for the recent
 window of a DM, users.info per person, cached with a TTL and a size bound) and hands the pure
-builder in bot.conversation what it needs. A long thread is read to its end keeping only its
+builder in bot.answer.conversation what it needs. A long thread is read to its end keeping only its
 parent and newest replies, then cut to the newest `MAX_CONTEXT_CHARS` of text. Never posts.
 """
 

@@ -36,10 +36,10 @@ def handle_ask_command(ack: Ack, command: dict[str, Any], *, bot: BotServices) -
     if text.lower() in HELP_WORDS:
         ack(text=errors.USAGE.format(command=settings.slash_command))
         return
-    if text.lower() == USAGE_WORD:  # cost branch: `/ask usage`, private to the asker
+    if text.lower() == USAGE_WORD:  # `/ask usage`, private to the asker
         ack(text=usage_reply(bot, str(command["user_id"])))
         return
-    if text.lower() == CONFIG_WORD:  # modes branch: `/ask config`, admins, private
+    if text.lower() == CONFIG_WORD:  # `/ask config`, admins, private
         ack(text=config_reply(bot, str(command["user_id"]), str(command["channel_id"])))
         return
     channel_id = str(command["channel_id"])

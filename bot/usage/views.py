@@ -140,8 +140,9 @@ def home_view(
         listed = sorted(p.listed for p in prices)
         blocks.append(
             _context(
-                f"API prices from bot/prices.toml (listed {listed[0]} to {listed[-1]}; sources in "
-                "the file). Cost per answer = its share of engine time × the hourly price."
+                f"API prices from bot/usage/prices.toml (listed {listed[0]} to {listed[-1]}; "
+                "sources in the file). Cost per answer = its share of engine time × the hourly "
+                "price."
             )
         )
     return {"type": "home", "callback_id": HOME_CALLBACK_ID, "blocks": blocks}
