@@ -132,6 +132,5 @@ def build_services(
 
 
 def channel_modes_of(answerer: Answerer) -> ChannelModes | None:
-    """The answerer's channel modes (a routing answerer over a KB has them), else None."""
-    modes = getattr(getattr(answerer, "desk", None), "modes", None)
-    return modes if isinstance(modes, ChannelModes) else None
+    """The answerer's channel modes (an answerer over a KB has them), else None."""
+    return answerer.channel_modes

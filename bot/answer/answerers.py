@@ -12,16 +12,24 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 
 from bot.answer.conversation import Conversation, fit_to_window
 from bot.types import FinalReply, Question, Source
 from engine import ChatMessage, Completion, GenerationEngine
+from kb.types import AnswerPlan
 
 if TYPE_CHECKING:
     from bot.config import BotConfig
+    from kb.desk import SupportDesk
+    from kb.route import ChannelModes
 
 logger = logging.getLogger(__name__)
+
+
+def _kb_turns(turns: list[ChatMessage]) -> list[dict[str, str]]:
+    """Chat turns as kb takes them (the same dicts: kb types them as plain dicts)."""
+    return cast("list[dict[str, str]]", turns)
 
 PROMPT_MARGIN_TOKENS = 8  # the chat template's closing tokens and rounding
 
@@ -37,12 +45,17 @@ class Plan:
     # final answer replaces it (rather than the final answer continuing the streamed text).
     draft: Callable[[str], str] | None = None
     omitted_turns: int = 0  # older turns left out to fit the context window
-    state: Any = field(default=None)  # the answerer's own plan (e.g. kb's AnswerPlan)
+    state: AnswerPlan | Routed | None = field(default=None)  # the answerer's own plan
 
 
 class Answerer(Protocol):
     name: str
     keeps_feedback: bool
+
+    @property
+    def channel_modes(self) -> ChannelModes | None:
+        """Each channel's answer mode, when a knowledge base is loaded."""
+        ...
 
     def prepare(self, question: Question, conversation: Conversation) -> Plan: ...
 
@@ -67,6 +80,10 @@ class ChatAnswerer:
         self.engine = engine
         self.system_prompt = system_prompt
         self.max_new_tokens = max(1, min(max_new_tokens, engine.context_window // 2))
+
+    @property
+    def channel_modes(self) -> ChannelModes | None:
+        return None
 
     def prepare(self, question: Question, conversation: Conversation) -> Plan:
         budget = self.engine.context_window - self.max_new_tokens - PROMPT_MARGIN_TOKENS
@@ -95,22 +112,28 @@ class KnowledgeAnswerer:
     name = "kb"
     keeps_feedback = True
 
-    def __init__(self, desk: Any, *, max_new_tokens: int, model_name: str) -> None:
+    def __init__(self, desk: SupportDesk, *, max_new_tokens: int, model_name: str) -> None:
         self.desk = desk
         self.max_new_tokens = max_new_tokens
         self.model_name = model_name
 
+    @property
+    def channel_modes(self) -> ChannelModes | None:
+        return self.desk.modes
+
     def prepare(self, question: Question, conversation: Conversation) -> Plan:
         return self.plan_for(
-            self.desk.prepare(conversation.question, conversation.history, question.channel_id)
+            self.desk.prepare(
+                conversation.question, _kb_turns(conversation.history), question.channel_id
+            )
         )
 
-    def plan_for(self, plan: Any) -> Plan:
+    def plan_for(self, plan: AnswerPlan) -> Plan:
         """The pipeline's plan for a desk's AnswerPlan."""
         # The KB reply is composed after generation (quotes, grounding check): while the model
         # writes, the reply shows a checked draft of its lead-in, which the final answer replaces.
         return Plan(
-            list(plan.messages),
+            cast("list[ChatMessage]", list(plan.messages)),
             stream=True,
             max_new_tokens=self.max_new_tokens,
             state=plan,
@@ -119,9 +142,11 @@ class KnowledgeAnswerer:
 
     def finalize(self, question: Question, plan: Plan, completion: Completion | None) -> FinalReply:
         generated = completion.text if completion else ""
-        final = self.desk.finalize(plan.state, generated)
+        state = plan.state
+        assert isinstance(state, AnswerPlan), "a KnowledgeAnswerer plan carries an AnswerPlan"
+        final = self.desk.finalize(state, generated)
         answer_id = self.desk.log_answer(
-            plan.state,
+            state,
             final,
             model=self.model_name,
             latency_s=completion.total_s if completion else None,
@@ -153,7 +178,7 @@ class Routed:
     route: str  # "kb" | "assistant" | "smalltalk"
     reply: str = ""  # the small-talk reply
     note: str = ""  # the footer line of an assistant answer
-    inner: Any = None
+    inner: AnswerPlan | None = None
 
 
 class RoutingAnswerer:
@@ -167,10 +192,14 @@ class RoutingAnswerer:
         self.chat = chat
         self.desk = knowledge.desk
 
+    @property
+    def channel_modes(self) -> ChannelModes | None:
+        return self.desk.modes
+
     def prepare(self, question: Question, conversation: Conversation) -> Plan:
         decision, kb_plan = self.desk.route(
             conversation.question,
-            conversation.history,
+            _kb_turns(conversation.history),
             question.channel_id,
             is_dm=question.is_dm,
         )
@@ -185,8 +214,9 @@ class RoutingAnswerer:
             reply = self.desk.smalltalk_reply(decision.smalltalk, conversation.question)
             return Plan([], stream=False, max_new_tokens=0, state=Routed("smalltalk", reply))
         if decision.route == "kb":
+            assert kb_plan is not None, "the desk plans every question it routes to the KB"
             plan = self.knowledge.plan_for(kb_plan)
-            plan.state = Routed("kb", inner=plan.state)
+            plan.state = Routed("kb", inner=kb_plan)
             return plan
         plan = self.chat.prepare(question, conversation)
         note = self.desk.assistant_note(conversation.question) if decision.mode == "auto" else ""
@@ -194,7 +224,8 @@ class RoutingAnswerer:
         return plan
 
     def finalize(self, question: Question, plan: Plan, completion: Completion | None) -> FinalReply:
-        routed: Routed = plan.state
+        routed = plan.state
+        assert isinstance(routed, Routed), "a RoutingAnswerer plan carries its Routed state"
         if routed.route == "smalltalk":
             return FinalReply(text=routed.reply)
         if routed.route == "kb":
@@ -219,7 +250,7 @@ def route_of(answerer: Answerer, plan: Plan | None) -> str:
 
 
 def open_answerer(
-    settings: BotConfig, engine: GenerationEngine, desk: Any | None = None
+    settings: BotConfig, engine: GenerationEngine, desk: SupportDesk | None = None
 ) -> Answerer:
     """The routing answerer (KB, assistant or small talk per question) when KB_DIR is set or a
     desk is given, else plain chat."""
