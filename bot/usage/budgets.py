@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.usage.log import UsageLog
+from bot.usage.summary import DAY_S
 
 if TYPE_CHECKING:
     from bot.config import BotConfig
-
-DAY_S = 86_400
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,11 @@ import math
 import time
 from typing import TYPE_CHECKING, Any
 
-from bot.usage.budgets import DAY_S, Budgets
+from bot.usage.budgets import Budgets
 from bot.usage.log import UsageLog
 from bot.usage.prices import api_prices
 from bot.usage.summary import (
+    DAY_S,
     Pricing,
     UsageSummary,
     hourly_stored,
