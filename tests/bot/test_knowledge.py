@@ -21,6 +21,8 @@ WARRANTY = Source("Frame warranty", "https://help.example.com/warranty", "warran
 class FakeDesk:
     """kb.desk.SupportDesk's surface, scripted: answers about warranties, abstains otherwise."""
 
+    modes = None  # no channel modes: every channel answers from the knowledge base
+
     def __init__(self) -> None:
         self.votes: list[tuple[int, int, str | None]] = []
         self.logged: list[str] = []
