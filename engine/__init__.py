@@ -1,9 +1,10 @@
 """Deskhand's generation engine: one resident model, many conversations batched together.
 
-Public surface: `Engine` (submit / cancel / count_tokens / stats / shutdown), its value
-types and errors, and `start_engine(settings)` to start the configured one: the model in
-this process, or `engine.remote.RemoteEngine` over an OpenAI-compatible server when
-ENGINE_URL is set. Both satisfy `engine.protocol.GenerationEngine`.
+Public surface: the contract callers are typed by, `GenerationEngine` and `GenerationHandle`
+(submit / count_tokens / stats / shutdown; iterate a handle for text, `result()` for the
+Completion), its value types and errors, and `start_engine(options)` to start the configured
+one: the model in this process (`Engine`), or `engine.remote.RemoteEngine` over an
+OpenAI-compatible server when ENGINE_URL is set. Both satisfy `GenerationEngine`.
 """
 
 from engine.engine import Engine, EngineConfig, RequestHandle
@@ -20,16 +21,25 @@ from engine.errors import (
     UnsupportedModel,
 )
 from engine.metrics import REQUEST_LATENCY_BUCKETS, TTFT_BUCKETS, RequestMetrics
+from engine.options import EngineOptions
 from engine.prometheus import EngineCollector, model_name_of
-from engine.types import ChatMessage, Completion, EngineStats, FinishReason, SamplingParams
+from engine.protocol import EngineLimits, GenerationEngine, GenerationHandle
+from engine.types import (
+    ChatMessage,
+    Completion,
+    EngineStats,
+    FinishReason,
+    ModelInfo,
+    SamplingParams,
+)
 
 
-def start_engine(settings: object) -> Engine:
+def start_engine(options: EngineOptions) -> GenerationEngine:
     """The configured engine: a RemoteEngine when ENGINE_URL is set (only its tokenizer is
     loaded, no torch), else the model loaded in this process (imports torch)."""
     from engine.startup import start_engine as _start
 
-    return _start(settings)
+    return _start(options)
 
 
 __all__ = [
@@ -43,11 +53,16 @@ __all__ = [
     "EngineConfig",
     "EngineDead",
     "EngineError",
+    "EngineLimits",
+    "EngineOptions",
     "EngineOverloaded",
     "EngineShutdown",
     "EngineStats",
     "EngineUnreachable",
     "FinishReason",
+    "GenerationEngine",
+    "GenerationHandle",
+    "ModelInfo",
     "ModelLoadError",
     "OutOfDeviceMemory",
     "PromptTooLong",

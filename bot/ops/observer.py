@@ -19,7 +19,7 @@ from bot.ops.tracing import Attributes, Tracing
 from engine import model_name_of
 
 if TYPE_CHECKING:
-    from bot.jobs import AnswerJob
+    from bot.answer.jobs import AnswerJob
     from engine import Completion
 
 logger = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from bot.ops.health import Health, Probe
 
 if TYPE_CHECKING:
-    from bot.recovery import Recovery
+    from bot.replicas.recovery import Recovery
     from bot.services import BotServices
 
 logger = logging.getLogger(__name__)

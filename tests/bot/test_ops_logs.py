@@ -40,7 +40,9 @@ def test_answer_lines_carry_job_channel_route_and_duration(
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
     assert lines and all({"time", "level", "logger", "message"} <= set(line) for line in lines)
     finished = [
-        line for line in lines if line["logger"] == "bot.pipeline" and ": stop," in line["message"]
+        line
+        for line in lines
+        if line["logger"] == "bot.answer.pipeline" and ": stop," in line["message"]
     ]
     assert len(finished) == 1
     line = finished[0]

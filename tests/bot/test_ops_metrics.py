@@ -16,7 +16,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine
 
-from bot.blocks import FEEDBACK_ACTION
+from bot.slack.blocks import FEEDBACK_ACTION
 from deskhand.settings import SettingsError
 from engine.testing import make_tiny_engine
 from tests.bot.helpers import answers, find_element
