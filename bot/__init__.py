@@ -4,7 +4,8 @@ conversation into a prompt and streams the engine's text back, and Slack's rules
 
 The rooms: `listeners/` (Bolt glue: parse, admit, ack), `answer/` (the hot path in call
 order, the only code that calls the engine), `slack/` (Slack I/O, no answer decisions),
-`replicas/` (recovery, the Stop relay), `usage/` (rows in, summaries out); beside them
+`replicas/` (recovery, the Stop relay), `usage/` (rows in, summaries out), `ops/` (metrics,
+probes, traces, the log context: what an operator sees); beside them
 `app.py`, `runtime.py`, `services.py`, `config.py`, `errors.py`, `types.py`.
 
 The answer path of one `app_mention`, in order:
@@ -25,4 +26,6 @@ The answer path of one `app_mention`, in order:
     d. answer/pipeline.py:generate — engine.submit, streaming into ThreadReply.append
     e. answer/ending.py:final_reply — the ending, then ThreadReply.finish (or .notice)
     f. usage/meter.py:Meter.record — one usage row
+    (ops/observer.py:AnswerWatch marks the steps: retrieval around c, generation around d,
+    finish with the outcome; metrics, spans and the JSON log context follow from it)
 """
