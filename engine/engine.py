@@ -123,6 +123,9 @@ class Engine:
         params.validate()
         if params.timeout_s is None and self.config.default_timeout_s:
             params = replace(params, timeout_s=self.config.default_timeout_s)
+        if params.avoid_text and not params.avoid_token_ids:
+            avoid = self.tokenizer.encode(params.avoid_text, add_special_tokens=False)
+            params = replace(params, avoid_token_ids=tuple(avoid))
         prompt = self.chat.encode(messages)
         if len(prompt) >= self.context_window:
             raise PromptTooLong(len(prompt), self.context_window)
