@@ -1,9 +1,11 @@
 """A Slack conversation (thread replies or recent DM history) as chat turns for the model.
 
-Pure: the bot's posts become assistant turns, everyone else's user turns named after their
-author; mentions stripped, Slack markup spelt out, files noted. `fit_to_window` trims the
-oldest turns to the token budget (measuring each kept turn about once), keeping the first
-message and the question.
+Pure: the bot's posts become assistant turns, everyone else's user turns; mentions stripped,
+Slack markup spelt out, files noted. The model never sees a "Name: text" form it could copy:
+the asker's own turns carry no name, and only another person's turn is marked, on a line of
+its own ("[message from Grace]"); `strip_name_echo` removes one the model writes anyway.
+`fit_to_window` trims the oldest turns to the token budget (measuring each kept turn about
+once), keeping the first message and the question.
 """
 
 from __future__ import annotations
@@ -46,9 +48,10 @@ MAX_CHARS_PER_TOKEN = 8  # no tokenizer packs more on average: a window's worth 
 class Conversation:
     """Turns oldest first; the last turn is the question (a user turn)."""
 
-    turns: list[ChatMessage]  # user turns carry "Name: " in front
-    question: str  # the question's own text, cleaned, without the name prefix
-    history: list[ChatMessage]  # the turns before the question, without name prefixes
+    turns: list[ChatMessage]  # other people's user turns start "[message from Name]"
+    question: str  # the question's own text, cleaned
+    history: list[ChatMessage]  # the turns before the question, without any names
+    names: tuple[str, ...] = ()  # everyone named in the thread (to strip a "Name:" echo)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +61,32 @@ class Turn:
     name: str | None = None  # who wrote a user turn
 
     def as_message(self, *, named: bool) -> ChatMessage:
-        named_text = f"{self.name}: {self.text}" if named and self.name else self.text
+        named_text = f"{OTHER_PERSON.format(self.name)}\n{self.text}" if named else self.text
         return {"role": self.role, "content": named_text}
+
+
+OTHER_PERSON = "[message from {}]"  # marks a turn by someone other than the asker
+SPEAKER_ECHO = r"\s*(?:\*\*|_)?(?:\[message from [^\]\n]{{1,80}}\]|(?:{names})(?:\s+wrote)?\s*:)"
+
+
+def strip_name_echo(text: str, names: Sequence[str]) -> str:
+    """`text` without a leading "Name:" (or "[message from Name]") the model copied from the
+    conversation: the bot's answer is its own, never a line of a transcript."""
+    known = [re.escape(n) for n in {*names, "Assistant", "Deskhand", "User"} if n.strip()]
+    pattern = re.compile(SPEAKER_ECHO.format(names="|".join(known)) + r"(?:\*\*|_)?[ \t]*\n?")
+    match = pattern.match(text)
+    return text[match.end() :].lstrip(" \t") if match else text
+
+
+def name_echo_pending(text: str, names: Sequence[str]) -> bool:
+    """True while `text` (an answer being written) might still turn into a "Name:" echo."""
+    start = text.lstrip(" \t*_")
+    if start.startswith("[message from ") and "]" not in start and len(start) < 100:
+        return True
+    forms = ["[message from "]
+    for name in {*names, "Assistant", "Deskhand", "User"}:
+        forms += [f"{name}:", f"{name} :", f"{name} wrote:"]
+    return any(form.startswith(start) for form in forms)
 
 
 def build_conversation(
@@ -87,10 +114,13 @@ def build_conversation(
             question = turn.text
     if not turns or turns[-1].role != "user":
         turns.append(Turn("user", question))
+    asker = turns[-1].name
+    people = {t.name for t in turns if t.role == "user" and t.name}
     return Conversation(
-        [t.as_message(named=True) for t in turns],
+        [t.as_message(named=len(people) > 1 and t.name not in (None, asker)) for t in turns],
         question,
         [t.as_message(named=False) for t in turns[:-1]],
+        tuple(sorted(people)),
     )
 
 

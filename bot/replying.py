@@ -36,7 +36,6 @@ from bot.formatting import (
     open_fence,
     plain_preview,
     reopen_fence,
-    sanitize,
 )
 from bot.pacing import ChannelPacer
 from bot.types import FinalReply
@@ -107,7 +106,6 @@ class ThreadReply:
         self._start = 0  # where the current part begins in _out
         self._prefix = ""  # text the current part starts with (a reopened code block)
         self._parts = [_Part(0)]
-        self._draft = ""  # provisional text on screen (see show_draft)
 
     @property
     def message_ts(self) -> list[str]:
@@ -174,21 +172,6 @@ class ThreadReply:
         self.raw_text += delta
         self._out += self._sanitizer.feed(delta)
         self._flush(force=False)
-
-    def show_draft(self, text: str) -> None:
-        """Show provisional text in place (throttled); finish() replaces it with the answer.
-
-        Drafts go through chat.update, never a native stream: a stream can only grow."""
-        if self.stopped_by_user or self.raw_text:
-            return
-        self._fall_back()
-        part, now = self._parts[0], self.clock()
-        shown = sanitize(text).strip()
-        if not shown or shown == self._draft or now - part.last_write < self.update_interval_s:
-            return
-        self._draft = shown
-        self._write_update(part, f"{shown} …")
-        part.last_write = now
 
     def finish(
         self, final: FinalReply, *, feedback: bool, handoff: bool, share_id: str | None = None
