@@ -27,7 +27,7 @@ class SamplingParams:
     ignore_eos: bool = False  # keep going past end-of-turn (benchmarks, tests)
     repetition_penalty: float = 1.0  # >1 discourages repeating its own tokens (local engine)
     # Text the answer must not copy (the previous answer in a thread): its tokens count as
-    # already written for repetition_penalty, and no run of NO_REPEAT_NGRAM tokens of it is
+    # already written for repetition_penalty, and no run of NO_REPEAT_NGRAM (6) tokens of it is
     # written again (local engine). The engine fills avoid_token_ids from it.
     avoid_text: str = ""
     avoid_token_ids: tuple[int, ...] = ()

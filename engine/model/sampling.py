@@ -20,7 +20,8 @@ import torch
 from engine.types import SamplingParams
 
 _FAILED = -1
-NO_REPEAT_NGRAM = 5  # tokens: no run this long of the avoided text is written again
+NO_REPEAT_NGRAM = 6  # tokens: no run this long of the avoided text is written again (a
+# shorter one would rule out a part number or a command a follow-up has to repeat)
 
 
 class RowSampler:

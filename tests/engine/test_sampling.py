@@ -37,13 +37,15 @@ def test_the_penalty_is_validated() -> None:
 
 
 def test_a_text_to_avoid_counts_as_written_and_no_run_of_it_is_copied() -> None:
-    avoid = (5, 6, 7, 8, 9)  # NO_REPEAT_NGRAM tokens: after 5 6 7 8, 9 is ruled out
+    from engine.model.sampling import NO_REPEAT_NGRAM
+
+    avoid = tuple(range(5, 5 + NO_REPEAT_NGRAM))  # its last token may not follow the others
     sampler = RowSampler(SamplingParams(avoid_token_ids=avoid), CPU)
     assert sampler.generated == set(avoid)
-    favours = [[0.0] * 12 for _ in range(5)]
+    favours = [[0.0] * (len(avoid) + 8) for _ in avoid]
     for i, token in enumerate(avoid):
         favours[i][token] = 5.0  # the model wants to copy the avoided text token for token
-    assert [step([row], [sampler])[0] for row in favours] == [5, 6, 7, 8, 0]
+    assert [step([row], [sampler])[0] for row in favours] == [*avoid[:-1], 0]
 
 
 def test_a_follow_up_does_not_copy_the_answer_it_follows(tiny_engine) -> None:
