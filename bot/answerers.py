@@ -97,7 +97,7 @@ class ChatAnswerer:
         system: ChatMessage = {"role": "system", "content": self.system_prompt}
         turns = list(conversation.turns)
         previous = previous_answer(conversation.history)
-        if previous and CONTINUE_RE.match(conversation.question):
+        if conversation.previous_cut and CONTINUE_RE.match(conversation.question):
             turns[-1] = {"role": "user", "content": CONTINUE_PROMPT}
         asked, trimmed = trim_middle(
             turns[-1]["content"], [system], self.engine.count_tokens, budget
@@ -119,7 +119,7 @@ class ChatAnswerer:
     def finalize(self, question: Question, plan: Plan, completion: Completion | None) -> FinalReply:
         text = strip_name_echo(completion.text if completion else "", plan.names)
         if completion is not None and completion.finish_reason is FinishReason.LENGTH:
-            return FinalReply(text=cut_at_sentence(text), notes=[CUT_SHORT])
+            return FinalReply(text=cut_at_sentence(text), notes=[CUT_SHORT], cut_short=True)
         return FinalReply(text=text)
 
     def record_feedback(self, answer_ref: str, vote: int, user_id: str) -> bool:
@@ -221,8 +221,8 @@ class RoutingAnswerer:
 
     def prepare(self, question: Question, conversation: Conversation) -> Plan:
         asked, trimmed = self.knowledge.fit_question(conversation.question)
-        if previous_answer(conversation.history) and CONTINUE_RE.match(conversation.question):
-            plan = self.chat.prepare(question, conversation)  # carry on the previous answer
+        if conversation.previous_cut and CONTINUE_RE.match(conversation.question):
+            plan = self.chat.prepare(question, conversation)  # carry on the cut answer
             plan.state = Routed("assistant")
             return plan
         decision, kb_plan = self.desk.route(

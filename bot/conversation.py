@@ -52,6 +52,7 @@ class Conversation:
     question: str  # the question's own text, cleaned
     history: list[ChatMessage]  # the turns before the question, without any names
     names: tuple[str, ...] = ()  # everyone named in the thread (to strip a "Name:" echo)
+    previous_cut: bool = False  # the bot's last answer before the question was cut short
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,7 @@ class Turn:
     role: str  # "user" | "assistant"
     text: str
     name: str | None = None  # who wrote a user turn
+    cut: bool = False  # an answer of ours the token limit cut short
 
     def as_message(self, *, named: bool) -> ChatMessage:
         named_text = f"{OTHER_PERSON.format(self.name)}\n{self.text}" if named else self.text
@@ -106,8 +108,8 @@ def build_conversation(
         turn = to_turn(message, bot=bot, names=names)
         if turn is None:
             continue
-        if turns and turn.role == "assistant" == turns[-1].role:
-            turns[-1] = Turn("assistant", turns[-1].text + "\n" + turn.text)  # parts
+        if turns and turn.role == "assistant" == turns[-1].role:  # parts of one answer
+            turns[-1] = Turn("assistant", turns[-1].text + "\n" + turn.text, cut=turn.cut)
         else:
             turns.append(turn)
         if message.get("ts") == question_ts:
@@ -121,6 +123,7 @@ def build_conversation(
         question,
         [t.as_message(named=False) for t in turns[:-1]],
         tuple(sorted(people)),
+        next((t.cut for t in reversed(turns[:-1]) if t.role == "assistant"), False),
     )
 
 
@@ -141,7 +144,7 @@ def to_turn(
     if message.get("user") == bot.user_id or (
         message.get("bot_id") and message.get("bot_id") == bot.bot_id
     ):
-        return Turn("assistant", text)
+        return Turn("assistant", text, cut=bool((metadata.get("event_payload") or {}).get("cut")))
     return Turn("user", text, author_name(message, names))
 
 

@@ -106,6 +106,7 @@ class ThreadReply:
         self._start = 0  # where the current part begins in _out
         self._prefix = ""  # text the current part starts with (a reopened code block)
         self._parts = [_Part(0)]
+        self._cut = False  # the final answer was cut short by the token limit
 
     @property
     def message_ts(self) -> list[str]:
@@ -184,6 +185,7 @@ class ThreadReply:
             rest = ""
         self.raw_text += rest
         self._out += self._sanitizer.feed(rest) + self._sanitizer.finish()
+        self._cut = final.cut_short
         if self.stopped_by_user:
             return
         while len(self._part_text()) > self.part_chars:
@@ -196,7 +198,9 @@ class ThreadReply:
             source_ts=self.target.source_ts,
             share_id=share_id,
         )
-        metadata = answer_metadata(self.target.source_ts, part.index, streaming=False)
+        metadata = answer_metadata(
+            self.target.source_ts, part.index, streaming=False, cut=self._cut
+        )
         if part.stream is not None:
             self._stop_native(part, text, footer, metadata)
         else:
@@ -362,7 +366,9 @@ class ThreadReply:
         blocks = [markdown_block(text), *(footer or [])]
         if streaming and self.target.job_id:
             blocks.append(stop_actions(self.target.job_id))
-        metadata = answer_metadata(self.target.source_ts, part.index, streaming=streaming)
+        metadata = answer_metadata(
+            self.target.source_ts, part.index, streaming=streaming, cut=self._cut and not streaming
+        )
         if part.ts is None:
             self.pacer.wait(self.target.channel_id)
             response = self.client.chat_postMessage(

@@ -183,6 +183,7 @@ def test_a_cut_answer_ends_at_a_sentence_says_so_and_continues_on_request(
     reply = workspace.wait_for_reply("support", ts, timeout=20)
     assert answer_text(workspace, "support", ts) == "The frame is steel. The fork is carbon."
     assert CUT_SHORT in str(reply["blocks"])  # says so, and how to go on
+    assert reply["metadata"]["event_payload"]["cut"] is True  # what "continue" looks for
     assert not any("28 inches" in w for w in chat_writes(workspace))  # never on screen
     follow = workspace.post_message("ada", "support", "continue", thread_ts=ts)
     second = workspace.wait_for_reply("support", ts, timeout=20, after_ts=follow)
@@ -193,6 +194,20 @@ def test_a_cut_answer_ends_at_a_sentence_says_so_and_continues_on_request(
         ("user", CONTINUE_PROMPT),
     ]
     assert script.params[-1].avoid_text == "The frame is steel. The fork is carbon."
+
+
+def test_continue_after_a_whole_answer_is_an_ordinary_question(
+    workspace, run_bot, script, scripted_engine
+):
+    script.answer = lambda turns: "All done."
+    run_bot(workspace, scripted_engine)
+    ts = workspace.mention("ada", "support", "describe the bike")
+    reply = workspace.wait_for_reply("support", ts, timeout=20)
+    assert "cut" not in reply["metadata"]["event_payload"]
+    assert CUT_SHORT not in str(reply["blocks"])
+    follow = workspace.post_message("ada", "support", "continue", thread_ts=ts)
+    workspace.wait_for_reply("support", ts, timeout=20, after_ts=follow)
+    assert script.prompts[-1][-1] == ("user", "continue")
 
 
 def test_a_cut_answer_in_a_code_block_closes_it(workspace, run_bot, script, scripted_engine):
