@@ -213,10 +213,16 @@ def settled_prefix(text: str) -> str:
     """`text` up to its last sentence end (or line end): what no later token can change, and
     where an answer cut by the token limit ends. A run without a sentence end longer than
     MAX_UNSETTLED_CHARS settles up to its last word, so a long one still shows as it grows.
-    The result only grows as `text` does."""
-    end = 0
-    for match in SENTENCE_END_RE.finditer(text):
+    The result only grows as `text` does. Looks at the end of `text` only, mostly (it runs
+    once per token of an answer)."""
+    start = max(0, len(text) - MAX_UNSETTLED_CHARS - 2)
+    end = start
+    for match in SENTENCE_END_RE.finditer(text, start):
         end = match.end()
+    if end == start and start and max(text.rfind(" ", start), text.rfind("\t", start)) < 0:
+        start = end = 0  # a long run without a break: look at all of it
+        for match in SENTENCE_END_RE.finditer(text):
+            end = match.end()
     if len(text) - end > MAX_UNSETTLED_CHARS:
         word = max(text.rfind(" ", end), text.rfind("\t", end))
         end = max(end, word)
