@@ -85,6 +85,7 @@ def test_a_dropped_stream_keeps_the_text_and_says_it_was_cut_short(
 
 def test_the_stop_button_closes_the_remote_stream(workspace: Sandbox, remote_bot, fake) -> None:
     fake.mode = "endless"  # a few words, then it would go on until the deadline
+    fake.words = ["Hello", " there", ", friend", "! "]  # a whole sentence: shown as it stalls
     bot = remote_bot(workspace, fake.url, stream_mode="update", stream_update_interval_s=0.3)
     ts = workspace.mention("ada", "support", "tell me everything")
     message = workspace.wait_for(
