@@ -77,12 +77,12 @@ def strip_name_echo(text: str, names: Sequence[str]) -> str:
     known = [re.escape(n) for n in {*names, "Assistant", "Deskhand", "User"} if n.strip()]
     pattern = re.compile(SPEAKER_ECHO.format(names="|".join(known)) + r"(?:\*\*|_)?[ \t]*\n?")
     match = pattern.match(text)
-    return text[match.end() :].lstrip(" \t") if match else text
+    return (text[match.end() :] if match else text).lstrip()
 
 
 def name_echo_pending(text: str, names: Sequence[str]) -> bool:
     """True while `text` (an answer being written) might still turn into a "Name:" echo."""
-    start = text.lstrip(" \t*_")
+    start = text.lstrip().lstrip("*_")
     if start.startswith("[message from ") and "]" not in start and len(start) < 100:
         return True
     forms = ["[message from "]

@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from bot import errors
-from bot.answerers import CONTINUE_PROMPT, CUT_SHORT, KnowledgeAnswerer
+from bot.answerers import CONTINUE_PROMPT, CUT_SHORT, KnowledgeAnswerer, settled_answer
 from bot.conversation import strip_name_echo
 from kb.answer import finalize_answer
 from kb.types import AnswerPlan, FinalAnswer, Passage, Quote, Source
@@ -148,6 +148,24 @@ def test_a_name_echo_is_stripped_in_every_form_it_takes() -> None:
     assert strip_name_echo("[message from Grace]\nhi", names) == "hi"
     assert strip_name_echo("Adam: hello", names) == "Adam: hello"  # not a name we gave it
     assert strip_name_echo("Note: the shop opens at 9.", names) == "Note: the shop opens at 9."
+
+
+def test_what_streams_is_always_the_start_of_the_final_answer() -> None:
+    names = ("Ada", "Grace")
+    for written in [
+        "\nAda: Hello. There it is. More",
+        "  **Ada:** Hi. Yes. ok",
+        "[message from Grace]\nHi. Yo. k",
+        "Hello. Ada: x. y",
+        "Adam: hi. there. x",
+    ]:
+        shown = ""
+        for i in range(len(written) + 1):
+            settled = settled_answer(written[:i], names)
+            assert settled.startswith(shown), (written, i)
+            shown = settled
+        assert strip_name_echo(written, names).startswith(shown) and shown, written
+        assert not shown.startswith(("Ada:", "[message", "**Ada", "\n"))
 
 
 # --- 4. follow-ups see the earlier answer and do not repeat it -----------------------------
