@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from bot.ephemeral import split_parts
-from bot.formatting import (
+from bot.slack.ephemeral_reply import split_parts
+from bot.slack.formatting import (
     ZWSP,
     MarkdownSanitizer,
     choose_cut,
@@ -74,7 +74,7 @@ def test_split_parts_closes_and_reopens_code_blocks() -> None:
 
 
 def test_the_settled_part_only_grows_and_a_cut_answer_starts_with_it() -> None:
-    from bot.formatting import cut_at_sentence, settled_prefix
+    from bot.slack.formatting import cut_at_sentence, settled_prefix
 
     text = (
         "First, check the cable. Then the fuse! Still dark? Call us.\n"

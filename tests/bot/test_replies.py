@@ -11,8 +11,8 @@ import re
 from typing import Any
 
 from bot import errors
-from bot.answerers import CONTINUE_PROMPT, CUT_SHORT, KnowledgeAnswerer, settled_answer
-from bot.conversation import strip_name_echo
+from bot.answer.answerers import CONTINUE_PROMPT, CUT_SHORT, KnowledgeAnswerer, settled_answer
+from bot.answer.conversation import strip_name_echo
 from kb.answer import finalize_answer
 from kb.types import AnswerPlan, FinalAnswer, Passage, Quote, Source
 from slackemu.markdown import render
