@@ -38,6 +38,7 @@ def _kb_turns(turns: list[ChatMessage]) -> list[dict[str, str]]:
     """Chat turns as kb takes them (the same dicts: kb types them as plain dicts)."""
     return cast("list[dict[str, str]]", turns)
 
+
 PROMPT_MARGIN_TOKENS = 8  # the chat template's closing tokens and rounding
 # "continue" after an answer (one the token limit cut short, say): carry on, don't repeat.
 CONTINUE_RE = re.compile(
