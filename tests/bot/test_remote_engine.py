@@ -56,7 +56,8 @@ def test_a_mention_is_answered_through_the_llama_cpp_server(
     workspace.wait_for_reply("support", ts, timeout=90)
     text = answer_text(workspace, "support", ts)
     assert text.strip()
-    assert errors.GENERIC not in text and "Cut short" not in str(workspace.thread("support", ts))
+    # no error note ("Cut short: something went wrong."); 24 tokens may hit the length limit
+    assert errors.GENERIC not in text and "Cut short:" not in str(workspace.thread("support", ts))
     assert bot.services.engine.stats().requests_finished == 1
 
 
