@@ -35,7 +35,8 @@ def too_many_waiting(count: int) -> str:
 
 USER_MESSAGES: dict[type[EngineError], str] = {
     EngineOverloaded: BUSY,
-    PromptTooLong: "That conversation is too long for me. Try asking in a new thread.",
+    PromptTooLong: "That is more text than I can read at once. Please send just the part that "
+    "matters.",
     EngineDead: "Sorry, my language model stopped working. An admin needs to restart me.",
     EngineShutdown: "I'm restarting right now. Please ask again in a moment.",
 }
@@ -49,6 +50,15 @@ def too_long(length: int, limit: int) -> str:
     return (
         f"That question is {length:,} characters long; I can take up to {limit:,}. "
         "Please shorten it."
+    )
+
+
+def too_many_tokens(tokens: int, room: int, window: int, limit: int) -> str:
+    return (
+        f"That message is {tokens:,} tokens long. My model reads {window:,} tokens at a time, "
+        f"which leaves room for about {room:,} of yours beside my instructions and the answer; "
+        f"I can leave out the middle of a message up to {limit:,} tokens, but not more. "
+        "Please paste just the part that matters (the error and a few lines around it)."
     )
 
 

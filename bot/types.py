@@ -60,3 +60,4 @@ class FinalReply:
     handoff: bool = False  # offer "Ask a human"
     answer_ref: str = ""  # the answerer's id for feedback ("" when it keeps none)
     notes: list[str] = field(default_factory=list)  # short footer lines (stopped, trimmed...)
+    cut_short: bool = False  # the token limit ended it: a "continue" follow-up carries it on

@@ -90,7 +90,9 @@ class Settings(BaseSettings):
     thread_followups: bool = True
     allowed_channels: CsvList = Field(default_factory=list)
     allowed_users: CsvList = Field(default_factory=list)
-    max_question_chars: int = Field(4000, ge=1)
+    max_question_chars: int = Field(
+        40_000, ge=1, description="a hard cap; the real limit is the model's context, in tokens"
+    )
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     reply_timeout_s: float = Field(180.0, gt=0)
     dm_history_limit: int = Field(10, ge=1)

@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence as Seq
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from engine.chat import ChatFormat
@@ -127,6 +127,9 @@ class Engine:
     ) -> RequestHandle:
         """Queue a request; raises at once when it cannot be accepted (never waits)."""
         params = admitted_params(params, self.config.default_timeout_s)
+        if params.avoid_text and not params.avoid_token_ids:
+            avoid = self.tokenizer.encode(params.avoid_text, add_special_tokens=False)
+            params = replace(params, avoid_token_ids=tuple(avoid))
         prompt = self.chat.encode(messages)
         check_fits(len(prompt), self.context_window)
         with self.scheduler.lock:

@@ -26,6 +26,11 @@ class SamplingParams:
     timeout_s: float | None = None  # wall clock from submit to the last token
     ignore_eos: bool = False  # keep going past end-of-turn (benchmarks, tests)
     repetition_penalty: float = 1.0  # >1 discourages repeating its own tokens (local engine)
+    # Text the answer must not copy (the previous answer in a thread): its tokens count as
+    # already written for repetition_penalty, and no run of NO_REPEAT_NGRAM (6) tokens of it is
+    # written again (local engine). The engine fills avoid_token_ids from it.
+    avoid_text: str = ""
+    avoid_token_ids: tuple[int, ...] = ()
 
     def validate(self) -> None:
         if self.max_new_tokens < 1:

@@ -66,7 +66,8 @@ def finalize_answer(plan: AnswerPlan, generated: str, *, handoff_mention: str = 
     sources = _dedupe([q.passage.source for q in plan.quotes])
     quoted = "\n".join(f"> {' '.join(q.text.split())}" for q in plan.quotes)
     if plan.tier == "hedge":
-        body = f"{template(lang, 'hedge')}\n{quoted}\n{handoff_line(lang, handoff_mention)}"
+        # A blank line ends the quote: a line right after `>` lines is drawn inside the quote.
+        body = f"{template(lang, 'hedge')}\n{quoted}\n\n{handoff_line(lang, handoff_mention)}"
         return _with_sources(body, sources, lang, abstained=True, handoff=True, tier="hedge")
     if plan.style == "abstractive":
         kept, dropped = checked_sentences(generated, plan, final=True)

@@ -1,7 +1,9 @@
 """Admission: the one decision whether a question is answered, for events and commands alike.
 
 In order: the exactly-once claim in the store (the job is recorded `received` as it is
-accepted), the allowlists, the length limit, the per-person cap on questions in flight, the
+accepted), the allowlists, the length limit (in tokens: a paste is taken while at least half of
+it fits in the model's context beside the system prompt and the answer's budget; the answerer
+leaves out the middle of what does not fit), the per-person cap on questions in flight, the
 daily budgets (usage/budgets.py), and a slot in the generation pool. A refusal is recorded on
 the job and returned for the caller to deliver (a thread notice, a private message, or the
 slash command's ack).
@@ -17,6 +19,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import errors
+from bot.answer.answerers import PROMPT_MARGIN_TOKENS, answer_budget
 from bot.answer.conversation import clean_text
 from bot.answer.jobs import AnswerJob
 from bot.answer.pipeline import run
@@ -25,6 +28,8 @@ from bot.services import BotServices
 from store.jobs import JobState
 
 logger = logging.getLogger(__name__)
+
+MAX_TRIMMED_SHARE = 2  # a question up to twice what fits is taken, its middle left out
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,9 +102,15 @@ def _refusal(job: AnswerJob, bot: BotServices) -> Refusal | None:
         question, allowed_channels=settings.allowed_channels, allowed_users=settings.allowed_users
     ):
         return Refusal("not_allowed", errors.NOT_ALLOWED, private=True)
-    length = len(clean_text(question.text, bot_user_id=bot.identity.user_id, names={}))
-    if length > settings.max_question_chars:
-        return Refusal("too_long", errors.too_long(length, settings.max_question_chars))
+    text = clean_text(question.text, bot_user_id=bot.identity.user_id, names={})
+    if len(text) > settings.max_question_chars:
+        return Refusal("too_long", errors.too_long(len(text), settings.max_question_chars))
+    tokens, room = question_size(text, bot)
+    if tokens > room * MAX_TRIMMED_SHARE:
+        window = bot.engine.context_window
+        return Refusal(
+            "too_long", errors.too_many_tokens(tokens, room, window, room * MAX_TRIMMED_SHARE)
+        )
     cap = settings.user_max_in_flight
     if cap:
         waiting = _open_for_user(bot, question.user_id) - 1  # this one is open already
@@ -117,6 +128,17 @@ def _refusal(job: AnswerJob, bot: BotServices) -> Refusal | None:
     if over_budget is not None:
         return Refusal("budget", over_budget)
     return None
+
+
+def question_size(text: str, bot: BotServices) -> tuple[int, int]:
+    """The question's tokens, and how many of them the model can read at once: its context
+    window less the system prompt, the answer's budget and the template's margin."""
+    engine, settings = bot.engine, bot.settings
+    tokens = engine.count_tokens([{"role": "user", "content": text}])
+    system = engine.count_tokens([{"role": "system", "content": settings.system_prompt}])
+    answer = answer_budget(engine, settings.max_new_tokens)
+    room = engine.context_window - system - answer - PROMPT_MARGIN_TOKENS
+    return tokens, max(1, room)
 
 
 def _open_for_user(bot: BotServices, user_id: str) -> int:

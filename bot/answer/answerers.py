@@ -10,13 +10,20 @@ talk, on-topic) and hands it to one of those two, or replies to small talk itsel
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol, cast
 
-from bot.answer.conversation import Conversation, fit_to_window
+from bot.answer.conversation import (
+    Conversation,
+    fit_to_window,
+    name_echo_pending,
+    strip_name_echo,
+)
+from bot.slack.formatting import cut_at_sentence, settled_prefix
 from bot.types import FinalReply, Question, Source
-from engine import ChatMessage, Completion, GenerationEngine
+from engine import ChatMessage, Completion, FinishReason, GenerationEngine
 from kb.types import AnswerPlan
 
 if TYPE_CHECKING:
@@ -31,7 +38,19 @@ def _kb_turns(turns: list[ChatMessage]) -> list[dict[str, str]]:
     """Chat turns as kb takes them (the same dicts: kb types them as plain dicts)."""
     return cast("list[dict[str, str]]", turns)
 
+
 PROMPT_MARGIN_TOKENS = 8  # the chat template's closing tokens and rounding
+# "continue" after an answer (one the token limit cut short, say): carry on, don't repeat.
+CONTINUE_RE = re.compile(
+    r"^\s*(?:please\s+)?(?:continue|go on|keep going|carry on|more)\s*(?:please)?[.!]*\s*$",
+    re.IGNORECASE,
+)
+CONTINUE_PROMPT = (
+    "Continue your previous answer exactly where it stopped. Do not repeat what you already wrote."
+)
+CUT_SHORT = "Cut short at my length limit: reply “continue” in this thread for the rest."
+TRIM_MARK = "\n\n[… {chars:,} characters left out here to fit …]\n\n"
+KB_QUESTION_SHARE = 2  # a question to the knowledge base gets at most 1/2 of the window
 
 
 @dataclass(slots=True)
@@ -41,10 +60,13 @@ class Plan:
     messages: list[ChatMessage]
     stream: bool  # show the model's text while it is written
     max_new_tokens: int
-    # When set, the text shown while the model writes is draft(text so far), and the
-    # final answer replaces it (rather than the final answer continuing the streamed text).
-    draft: Callable[[str], str] | None = None
+    # When set, what is shown while the model writes is settled(text so far): only the part
+    # the final answer keeps, which it continues (the reply is never edited back).
+    settled: Callable[[str], str] | None = None
     omitted_turns: int = 0  # older turns left out to fit the context window
+    trimmed_chars: int = 0  # characters left out of the middle of the question to fit
+    avoid: str = ""  # text the answer must not copy: the bot's previous answer in the thread
+    names: tuple[str, ...] = ()  # people in the conversation (a "Name:" echo is removed)
     state: AnswerPlan | Routed | None = field(default=None)  # the answerer's own plan
 
 
@@ -79,24 +101,46 @@ class ChatAnswerer:
     ) -> None:
         self.engine = engine
         self.system_prompt = system_prompt
-        self.max_new_tokens = max(1, min(max_new_tokens, engine.context_window // 2))
+        self.max_new_tokens = answer_budget(engine, max_new_tokens)
+
+    @property
+    def prompt_budget(self) -> int:
+        """Tokens for the prompt: the window less the answer's budget."""
+        return self.engine.context_window - self.max_new_tokens - PROMPT_MARGIN_TOKENS
 
     @property
     def channel_modes(self) -> ChannelModes | None:
         return None
 
     def prepare(self, question: Question, conversation: Conversation) -> Plan:
-        budget = self.engine.context_window - self.max_new_tokens - PROMPT_MARGIN_TOKENS
+        budget = self.prompt_budget
         system: ChatMessage = {"role": "system", "content": self.system_prompt}
-        messages, omitted = fit_to_window(
-            system, conversation.turns, self.engine.count_tokens, budget
+        turns = list(conversation.turns)
+        previous = previous_answer(conversation.history)
+        if conversation.previous_cut and CONTINUE_RE.match(conversation.question):
+            turns[-1] = {"role": "user", "content": CONTINUE_PROMPT}
+        asked, trimmed = trim_middle(
+            turns[-1]["content"], [system], self.engine.count_tokens, budget
         )
+        turns[-1] = {"role": "user", "content": asked}
+        messages, omitted = fit_to_window(system, turns, self.engine.count_tokens, budget)
+        names = conversation.names
         return Plan(
-            messages, stream=True, max_new_tokens=self.max_new_tokens, omitted_turns=omitted
+            messages,
+            stream=True,
+            max_new_tokens=self.max_new_tokens,
+            settled=lambda text: settled_answer(text, names),
+            omitted_turns=omitted,
+            trimmed_chars=trimmed,
+            avoid=previous,
+            names=names,
         )
 
     def finalize(self, question: Question, plan: Plan, completion: Completion | None) -> FinalReply:
-        return FinalReply(text=completion.text if completion else "")
+        text = strip_name_echo(completion.text if completion else "", plan.names)
+        if completion is not None and completion.finish_reason is FinishReason.LENGTH:
+            return FinalReply(text=cut_at_sentence(text), notes=[CUT_SHORT], cut_short=True)
+        return FinalReply(text=text)
 
     def record_feedback(self, answer_ref: str, vote: int, user_id: str) -> bool:
         logger.info("feedback %+d from %s (not stored: no knowledge base)", vote, user_id)
@@ -122,22 +166,33 @@ class KnowledgeAnswerer:
         return self.desk.modes
 
     def prepare(self, question: Question, conversation: Conversation) -> Plan:
-        return self.plan_for(
-            self.desk.prepare(
-                conversation.question, _kb_turns(conversation.history), question.channel_id
-            )
+        asked, trimmed = self.fit_question(conversation.question)
+        plan = self.plan_for(
+            self.desk.prepare(asked, _kb_turns(conversation.history), question.channel_id)
+        )
+        plan.trimmed_chars = trimmed
+        return plan
+
+    def fit_question(self, text: str) -> tuple[str, int]:
+        """The question with its middle left out if it takes over half the window (the
+        excerpts need the rest), and how many characters went."""
+        engine = getattr(self.desk, "engine", None)
+        if engine is None:
+            return text, 0
+        return trim_middle(
+            text, [], engine.count_tokens, engine.context_window // KB_QUESTION_SHARE
         )
 
     def plan_for(self, plan: AnswerPlan) -> Plan:
         """The pipeline's plan for a desk's AnswerPlan."""
-        # The KB reply is composed after generation (quotes, grounding check): while the model
-        # writes, the reply shows a checked draft of its lead-in, which the final answer replaces.
+        # The KB reply is composed after generation (quotes, grounding check), and the model's
+        # lead-in may be replaced: nothing is shown until it is final (the status says we are
+        # writing), so the answer is posted once and never edited.
         return Plan(
             cast("list[ChatMessage]", list(plan.messages)),
-            stream=True,
+            stream=False,
             max_new_tokens=self.max_new_tokens,
             state=plan,
-            draft=lambda text: self.desk.draft(plan, text),
         )
 
     def finalize(self, question: Question, plan: Plan, completion: Completion | None) -> FinalReply:
@@ -197,8 +252,13 @@ class RoutingAnswerer:
         return self.desk.modes
 
     def prepare(self, question: Question, conversation: Conversation) -> Plan:
+        asked, trimmed = self.knowledge.fit_question(conversation.question)
+        if conversation.previous_cut and CONTINUE_RE.match(conversation.question):
+            plan = self.chat.prepare(question, conversation)  # carry on the cut answer
+            plan.state = Routed("assistant")
+            return plan
         decision, kb_plan = self.desk.route(
-            conversation.question,
+            asked,
             _kb_turns(conversation.history),
             question.channel_id,
             is_dm=question.is_dm,
@@ -217,6 +277,7 @@ class RoutingAnswerer:
             assert kb_plan is not None, "the desk plans every question it routes to the KB"
             plan = self.knowledge.plan_for(kb_plan)
             plan.state = Routed("kb", inner=kb_plan)
+            plan.trimmed_chars = trimmed
             return plan
         plan = self.chat.prepare(question, conversation)
         note = self.desk.assistant_note(conversation.question) if decision.mode == "auto" else ""
@@ -240,6 +301,58 @@ class RoutingAnswerer:
 
     def close(self) -> None:
         self.knowledge.close()
+
+
+def answer_budget(engine: GenerationEngine, max_new_tokens: int) -> int:
+    """Tokens a plain answer may take: MAX_NEW_TOKENS, at most half the window."""
+    return max(1, min(max_new_tokens, engine.context_window // 2))
+
+
+def previous_answer(history: Sequence[ChatMessage]) -> str:
+    """The bot's last answer before the question ("" when it has not answered yet)."""
+    return next((t["content"] for t in reversed(history) if t["role"] == "assistant"), "")
+
+
+def settled_answer(written: str, names: Sequence[str]) -> str:
+    """What of a plain answer may be shown while it is written: whole sentences, once it is
+    clear the model is not starting with a copied "Name:" (which the final answer drops)."""
+    if name_echo_pending(written, names):
+        return ""
+    return settled_prefix(strip_name_echo(written, names))
+
+
+def trim_middle(
+    text: str,
+    head: list[ChatMessage],
+    count_tokens: Callable[[list[ChatMessage]], int],
+    budget: int,
+) -> tuple[str, int]:
+    """`text` (a user turn after `head`) with its middle replaced by a visible mark so that
+    the two fit in `budget` tokens, and how many characters went (0: it fits as it is). A long
+    paste keeps its start and, for the question usually at its end, more of its end."""
+
+    def fits(content: str) -> bool:
+        return count_tokens([*head, {"role": "user", "content": content}]) <= budget
+
+    if fits(text):
+        return text, 0
+
+    def cut(kept: int) -> str:
+        start = kept * 2 // 5
+        return (
+            text[:start]
+            + TRIM_MARK.format(chars=len(text) - kept)
+            + text[len(text) - (kept - start) :]
+        )
+
+    low, high = 0, len(text) - 1
+    while low < high:
+        mid = (low + high + 1) // 2
+        if fits(cut(mid)):
+            low = mid
+        else:
+            high = mid - 1
+    return cut(low), len(text) - low
 
 
 def route_of(answerer: Answerer, plan: Plan | None) -> str:

@@ -1,9 +1,11 @@
 """A Slack conversation (thread replies or recent DM history) as chat turns for the model.
 
-Pure: the bot's posts become assistant turns, everyone else's user turns named after their
-author; mentions stripped, Slack markup spelt out, files noted. `fit_to_window` trims the
-oldest turns to the token budget (measuring each kept turn about once), keeping the first
-message and the question.
+Pure: the bot's posts become assistant turns, everyone else's user turns; mentions stripped,
+Slack markup spelt out, files noted. The model never sees a "Name: text" form it could copy:
+the asker's own turns carry no name, and only another person's turn is marked, on a line of
+its own ("[message from Grace]"); `strip_name_echo` removes one the model writes anyway.
+`fit_to_window` trims the oldest turns to the token budget (measuring each kept turn about
+once), keeping the first message and the question.
 """
 
 from __future__ import annotations
@@ -46,9 +48,11 @@ MAX_CHARS_PER_TOKEN = 8  # no tokenizer packs more on average: a window's worth 
 class Conversation:
     """Turns oldest first; the last turn is the question (a user turn)."""
 
-    turns: list[ChatMessage]  # user turns carry "Name: " in front
-    question: str  # the question's own text, cleaned, without the name prefix
-    history: list[ChatMessage]  # the turns before the question, without name prefixes
+    turns: list[ChatMessage]  # other people's user turns start "[message from Name]"
+    question: str  # the question's own text, cleaned
+    history: list[ChatMessage]  # the turns before the question, without any names
+    names: tuple[str, ...] = ()  # everyone named in the thread (to strip a "Name:" echo)
+    previous_cut: bool = False  # the bot's last answer before the question was cut short
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,10 +60,35 @@ class Turn:
     role: str  # "user" | "assistant"
     text: str
     name: str | None = None  # who wrote a user turn
+    cut: bool = False  # an answer of ours the token limit cut short
 
     def as_message(self, *, named: bool) -> ChatMessage:
-        named_text = f"{self.name}: {self.text}" if named and self.name else self.text
+        named_text = f"{OTHER_PERSON.format(self.name)}\n{self.text}" if named else self.text
         return {"role": self.role, "content": named_text}
+
+
+OTHER_PERSON = "[message from {}]"  # marks a turn by someone other than the asker
+SPEAKER_ECHO = r"\s*(?:\*\*|_)?(?:\[message from [^\]\n]{{1,80}}\]|(?:{names})(?:\s+wrote)?\s*:)"
+
+
+def strip_name_echo(text: str, names: Sequence[str]) -> str:
+    """`text` without a leading "Name:" (or "[message from Name]") the model copied from the
+    conversation: the bot's answer is its own, never a line of a transcript."""
+    known = [re.escape(n) for n in {*names, "Assistant", "Deskhand", "User"} if n.strip()]
+    pattern = re.compile(SPEAKER_ECHO.format(names="|".join(known)) + r"(?:\*\*|_)?[ \t]*\n?")
+    match = pattern.match(text)
+    return (text[match.end() :] if match else text).lstrip()
+
+
+def name_echo_pending(text: str, names: Sequence[str]) -> bool:
+    """True while `text` (an answer being written) might still turn into a "Name:" echo."""
+    start = text.lstrip().lstrip("*_")
+    if start.startswith("[message from ") and "]" not in start and len(start) < 100:
+        return True
+    forms = ["[message from "]
+    for name in {*names, "Assistant", "Deskhand", "User"}:
+        forms += [f"{name}:", f"{name} :", f"{name} wrote:"]
+    return any(form.startswith(start) for form in forms)
 
 
 def build_conversation(
@@ -79,18 +108,22 @@ def build_conversation(
         turn = to_turn(message, bot=bot, names=names)
         if turn is None:
             continue
-        if turns and turn.role == "assistant" == turns[-1].role:
-            turns[-1] = Turn("assistant", turns[-1].text + "\n" + turn.text)  # parts
+        if turns and turn.role == "assistant" == turns[-1].role:  # parts of one answer
+            turns[-1] = Turn("assistant", turns[-1].text + "\n" + turn.text, cut=turn.cut)
         else:
             turns.append(turn)
         if message.get("ts") == question_ts:
             question = turn.text
     if not turns or turns[-1].role != "user":
         turns.append(Turn("user", question))
+    asker = turns[-1].name
+    people = {t.name for t in turns if t.role == "user" and t.name}
     return Conversation(
-        [t.as_message(named=True) for t in turns],
+        [t.as_message(named=len(people) > 1 and t.name not in (None, asker)) for t in turns],
         question,
         [t.as_message(named=False) for t in turns[:-1]],
+        tuple(sorted(people)),
+        next((t.cut for t in reversed(turns[:-1]) if t.role == "assistant"), False),
     )
 
 
@@ -111,7 +144,7 @@ def to_turn(
     if message.get("user") == bot.user_id or (
         message.get("bot_id") and message.get("bot_id") == bot.bot_id
     ):
-        return Turn("assistant", text)
+        return Turn("assistant", text, cut=bool((metadata.get("event_payload") or {}).get("cut")))
     return Turn("user", text, author_name(message, names))
 
 

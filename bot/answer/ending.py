@@ -62,6 +62,11 @@ def final_reply(
             f"{count} earlier message{'s' if count != 1 else ''} left out "
             "to fit the model's context."
         )
+    if plan.trimmed_chars:
+        notes.append(
+            f"The middle of your message ({plan.trimmed_chars:,} characters) was left out "
+            "to fit the model's context."
+        )
     is_answer = not stopped and reason in (None, FinishReason.STOP, FinishReason.LENGTH)
     recorded = composed.answer_ref != "0"  # "0": the feedback store could not keep it
     return Ending(

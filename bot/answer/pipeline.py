@@ -153,6 +153,7 @@ def generate(
         top_p=settings.top_p,
         repetition_penalty=settings.repetition_penalty,
         timeout_s=settings.reply_timeout_s,
+        avoid_text=plan.avoid,
     )
     handle = bot.engine.submit(plan.messages, params)  # raises at once when it cannot queue
     job.attach(handle)
@@ -160,11 +161,14 @@ def generate(
         position = handle.queue_position
         if position and bot.engine.stats().running >= bot.engine.config.max_running:
             reply.show_working(position)  # the engine is full: say where we are in line
-        written = ""
+        written = shown = ""
         for delta in handle:
             written += delta
-            if plan.draft is not None:
-                reply.show_draft(plan.draft(written))
+            if plan.settled is not None:  # only what the final answer keeps
+                settled = plan.settled(written)
+                if len(settled) > len(shown) and settled.startswith(shown):
+                    reply.append(settled[len(shown) :])
+                    shown = settled
             elif plan.stream:
                 reply.append(delta)
             progress.saw(reply)

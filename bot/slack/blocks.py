@@ -137,13 +137,16 @@ def fit_escaped(text: str, limit: int) -> str:
     return mrkdwn_escape(text[: max(cut, 0)]) + "…"
 
 
-def answer_metadata(source_ts: str, part: int, *, streaming: bool) -> dict[str, Any]:
+def answer_metadata(
+    source_ts: str, part: int, *, streaming: bool, cut: bool = False
+) -> dict[str, Any]:
     """Metadata on every answer message: which question it answers, which part, and whether it
-    is still being written (so readers do not take a half-written message for the answer)."""
-    return {
-        "event_type": ANSWER_EVENT,
-        "event_payload": {"source_ts": source_ts, "part": part, "streaming": streaming},
-    }
+    is still being written (so readers do not take a half-written message for the answer);
+    `cut`: the token limit cut it short ("continue" then carries it on)."""
+    payload: dict[str, Any] = {"source_ts": source_ts, "part": part, "streaming": streaming}
+    if cut:
+        payload["cut"] = True
+    return {"event_type": ANSWER_EVENT, "event_payload": payload}
 
 
 def notice_metadata(source_ts: str, kind: str) -> dict[str, Any]:

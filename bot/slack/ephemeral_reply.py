@@ -27,7 +27,6 @@ from bot.slack.formatting import (
     open_fence,
     plain_preview,
     reopen_fence,
-    sanitize,
 )
 from bot.types import FinalReply
 
@@ -107,14 +106,6 @@ class EphemeralReply:
         now = self.clock()
         if self._may_show_progress() and now - self._last_progress >= self.progress_interval_s:
             self._progress(self._out + " …")
-
-    def show_draft(self, text: str) -> None:
-        """Provisional text (a progress update, when one is left); finish() replaces it."""
-        now = self.clock()
-        if self._may_show_progress() and now - self._last_progress >= self.progress_interval_s:
-            shown = sanitize(text).strip()
-            if shown:
-                self._progress(shown + " …")
 
     def finish(
         self, final: FinalReply, *, feedback: bool, handoff: bool, share_id: str | None = None

@@ -15,6 +15,7 @@ MAX_ANGLE_TOKEN = 300  # a `<…>` longer than this is not a Slack token
 MAX_PART_CHARS = 3_900  # one Slack message: text fallback ≤ 4,000, markdown ≤ 12,000
 URL_RE = re.compile(r"^(https?://|mailto:)[^\s|]+$", re.IGNORECASE)
 FENCE_LINE_RE = re.compile(r"^ {0,3}(`{3,})(.*)$")
+SENTENCE_END_RE = re.compile(r"(?:[.!?…](?=\s)|[。！？]|\n)")
 
 
 class MarkdownSanitizer:
@@ -202,3 +203,41 @@ def plain_preview(markdown: str, limit: int = 3_000) -> str:
     """A notification-friendly `text` fallback for a message whose blocks carry the Markdown."""
     text = markdown.strip() or "…"
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --- the part of an answer that is final ---------------------------------------------------
+MAX_UNSETTLED_CHARS = 300  # a sentence longer than this settles word by word
+
+
+def settled_prefix(text: str) -> str:
+    """`text` up to its last sentence end (or line end): what no later token can change, and
+    where an answer cut by the token limit ends. A run without a sentence end longer than
+    MAX_UNSETTLED_CHARS settles up to its last word, so a long one still shows as it grows.
+    The result only grows as `text` does. Looks at the end of `text` only, mostly (it runs
+    once per token of an answer)."""
+    start = max(0, len(text) - MAX_UNSETTLED_CHARS - 2)
+    end = start
+    for match in SENTENCE_END_RE.finditer(text, start):
+        end = match.end()
+    if end == start and start and max(text.rfind(" ", start), text.rfind("\t", start)) < 0:
+        start = end = 0  # a long run without a break: look at all of it
+        for match in SENTENCE_END_RE.finditer(text):
+            end = match.end()
+    if len(text) - end > MAX_UNSETTLED_CHARS:
+        word = max(text.rfind(" ", end), text.rfind("\t", end))
+        end = max(end, word)
+    return text[:end]
+
+
+def cut_at_sentence(text: str) -> str:
+    """An answer the token limit cut: it ends at its last complete sentence (an open code
+    block closed), or at a word with "…" when a sentence runs on. Starts with
+    settled_prefix(text), which may already be on screen."""
+    kept = settled_prefix(text)
+    if not kept.strip():
+        at = text.rfind(" ")
+        return (text[:at] if at > 0 else text).rstrip() + "…"
+    if not SENTENCE_END_RE.search(kept[-1:] + " "):
+        return kept + "…"
+    fence = open_fence(kept)
+    return kept + close_fence(kept, fence)

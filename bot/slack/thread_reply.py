@@ -36,7 +36,6 @@ from bot.slack.formatting import (
     open_fence,
     plain_preview,
     reopen_fence,
-    sanitize,
 )
 from bot.slack.pacing import ChannelPacer
 from bot.types import FinalReply
@@ -107,7 +106,7 @@ class ThreadReply:
         self._start = 0  # where the current part begins in _out
         self._prefix = ""  # text the current part starts with (a reopened code block)
         self._parts = [_Part(0)]
-        self._draft = ""  # provisional text on screen (see show_draft)
+        self._cut = False  # the final answer was cut short by the token limit
 
     @property
     def message_ts(self) -> list[str]:
@@ -175,21 +174,6 @@ class ThreadReply:
         self._out += self._sanitizer.feed(delta)
         self._flush(force=False)
 
-    def show_draft(self, text: str) -> None:
-        """Show provisional text in place (throttled); finish() replaces it with the answer.
-
-        Drafts go through chat.update, never a native stream: a stream can only grow."""
-        if self.stopped_by_user or self.raw_text:
-            return
-        self._fall_back()
-        part, now = self._parts[0], self.clock()
-        shown = sanitize(text).strip()
-        if not shown or shown == self._draft or now - part.last_write < self.update_interval_s:
-            return
-        self._draft = shown
-        self._write_update(part, f"{shown} …")
-        part.last_write = now
-
     def finish(
         self, final: FinalReply, *, feedback: bool, handoff: bool, share_id: str | None = None
     ) -> None:
@@ -201,6 +185,7 @@ class ThreadReply:
             rest = ""
         self.raw_text += rest
         self._out += self._sanitizer.feed(rest) + self._sanitizer.finish()
+        self._cut = final.cut_short
         if self.stopped_by_user:
             return
         while len(self._part_text()) > self.part_chars:
@@ -213,7 +198,9 @@ class ThreadReply:
             source_ts=self.target.source_ts,
             share_id=share_id,
         )
-        metadata = answer_metadata(self.target.source_ts, part.index, streaming=False)
+        metadata = answer_metadata(
+            self.target.source_ts, part.index, streaming=False, cut=self._cut
+        )
         if part.stream is not None:
             self._stop_native(part, text, footer, metadata)
         else:
@@ -379,7 +366,9 @@ class ThreadReply:
         blocks = [markdown_block(text), *(footer or [])]
         if streaming and self.target.job_id:
             blocks.append(stop_actions(self.target.job_id))
-        metadata = answer_metadata(self.target.source_ts, part.index, streaming=streaming)
+        metadata = answer_metadata(
+            self.target.source_ts, part.index, streaming=streaming, cut=self._cut and not streaming
+        )
         if part.ts is None:
             self.pacer.wait(self.target.channel_id)
             response = self.client.chat_postMessage(

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine import Engine
+from engine import Engine, SamplingParams
 from engine.model.runner import ModelRunner, RowRequest
 from engine.testing import make_tiny_engine
 
@@ -30,6 +30,7 @@ class Script:
     step_delay_s: float = 0.0  # per decode step: makes generation take a while
     fail_prefill: bool = False  # raise in prefill: the request fails, the engine lives
     prompts: list[Turns] = field(default_factory=list)  # every prompt seen, in order
+    params: list[SamplingParams] = field(default_factory=list)  # and how each was sampled
     started: threading.Event = field(default_factory=threading.Event)  # first prefill
 
 
@@ -69,9 +70,10 @@ class ScriptedRunner(ModelRunner):
     def prefill(self, requests: Sequence[RowRequest]) -> dict[int, int | None]:
         if self.script.fail_prefill:
             raise RuntimeError("scripted prefill failure (secret detail xoxb-123-should-not-leak)")
-        for key, prompt, _ in requests:
+        for key, prompt, params in requests:
             turns = parse_prompt(prompt)
             self.script.prompts.append(turns)
+            self.script.params.append(params)
             answer = self.script.answer(turns)
             self.answers[key] = [b + BYTE_OFFSET for b in answer.encode()] + [IM_END]
         self.script.started.set()

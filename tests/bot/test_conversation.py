@@ -34,14 +34,15 @@ def test_roles_names_mentions_and_files() -> None:
     assert conversation.turns == [
         {
             "role": "user",
-            "content": "Ada: my bike & my helmet (https://x.com), ask @Grace\n"
+            "content": "my bike & my helmet (https://x.com), ask @Grace\n"
             "[attached file: photo.jpg (JPEG)]",
         },
         {"role": "assistant", "content": "Here is an answer"},
-        {"role": "user", "content": "Otterbot: beep"},
-        {"role": "user", "content": "Grace: [attachment: a shared link]"},
-        {"role": "user", "content": "Ada: thanks, and?"},
-    ]
+        {"role": "user", "content": "[message from Otterbot]\nbeep"},
+        {"role": "user", "content": "[message from Grace]\n[attachment: a shared link]"},
+        {"role": "user", "content": "thanks, and?"},
+    ]  # the asker's own turns carry no name; nobody's is a "Name: text" line to copy
+    assert conversation.names == ("Ada", "Grace", "Otterbot")
     assert conversation.question == "thanks, and?"
     assert conversation.history[1] == {"role": "assistant", "content": "Here is an answer"}
     assert conversation.history[0]["content"].startswith("my bike")  # no name prefix
@@ -64,7 +65,7 @@ def test_our_notices_are_left_out_and_answer_parts_joined() -> None:
     turns = build_conversation(
         messages, bot=BOT, question_ts="1700000000.000005", names=NAMES
     ).turns
-    assert [t["content"] for t in turns] == ["Ada: q1", "part one,\npart two", "Ada: q2"]
+    assert [t["content"] for t in turns] == ["q1", "part one,\npart two", "q2"]
 
 
 def test_clean_text_spells_out_slack_markup() -> None:

@@ -24,7 +24,7 @@ from store.schema import jobs
 from tests.bot.helpers import answer_text, bot_replies, shown_text
 from tests.bot.replica import start_replica, stop_replica
 
-LONG_ANSWER = " ".join(f"word{i}" for i in range(60)) + " THE END."
+LONG_ANSWER = " ".join(f"word{i}." for i in range(60)) + " THE END."  # sentences: streamed
 
 
 @pytest.fixture

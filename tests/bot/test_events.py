@@ -34,7 +34,7 @@ def test_a_mention_is_answered_in_its_thread_with_a_status_first(
     assert workspace.assistant_status("support", ts) == ""  # the reply cleared it
     system, question = script.prompts[-1]
     assert system == ("system", "You are terse.")
-    assert question == ("user", "Ada: how do I claim my warranty?")  # mention stripped, named
+    assert question == ("user", "how do I claim my warranty?")  # mention stripped, no name
 
 
 def test_a_mention_inside_a_thread_sees_the_whole_thread(
@@ -47,9 +47,9 @@ def test_a_mention_inside_a_thread_sees_the_whole_thread(
     reply = workspace.wait_for_reply("support", parent, timeout=20)
     assert reply["thread_ts"] == parent
     assert script.prompts[-1][1:] == [
-        ("user", "Grace: My Pebblewren E5 shows error E12"),
-        ("user", "Linus: same here, since the update"),
-        ("user", "Ada: what does it mean?"),
+        ("user", "[message from Grace]\nMy Pebblewren E5 shows error E12"),
+        ("user", "[message from Linus]\nsame here, since the update"),
+        ("user", "what does it mean?"),  # the asker's own turn: no name to copy
     ]
     assert payload(reply)["source_ts"] == ts
 
@@ -62,9 +62,9 @@ def test_follow_ups_in_a_bot_thread_need_no_mention(workspace, run_bot, script, 
     follow_up = workspace.post_message("ada", "support", "and a second one?", thread_ts=ts)
     workspace.wait_for_reply("support", ts, timeout=20, after_ts=follow_up)
     assert script.prompts[-1][1:] == [
-        ("user", "Ada: first question"),
+        ("user", "first question"),
         ("assistant", "Answer 2"),
-        ("user", "Ada: and a second one?"),
+        ("user", "and a second one?"),
     ]
     # Someone else's thread, or a reply addressed to another person: not ours to answer.
     other = workspace.post_message("grace", "support", "lunch?")
@@ -98,17 +98,17 @@ def test_direct_messages_are_answered_with_recent_history(
     reply = workspace.wait_for_reply(dm, None, timeout=20, after_ts=second)
     assert "thread_ts" not in reply  # a top-level DM gets a top-level answer
     assert script.prompts[-1][1:] == [
-        ("user", "Ada: hello there"),
+        ("user", "hello there"),
         ("assistant", "DM answer"),
-        ("user", "Ada: what did I just say?"),
+        ("user", "what did I just say?"),
     ]
     # Inside a DM thread, the thread is the context.
     workspace.dm("ada", "a reply in a thread", thread_ts=first)
     threaded = workspace.wait_for_reply(dm, first, timeout=20)
     assert threaded["thread_ts"] == first
     assert script.prompts[-1][1:] == [
-        ("user", "Ada: hello there"),
-        ("user", "Ada: a reply in a thread"),
+        ("user", "hello there"),
+        ("user", "a reply in a thread"),
     ]
 
 

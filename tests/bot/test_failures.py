@@ -148,12 +148,13 @@ def test_an_engine_full_of_other_work_says_busy(workspace, run_bot):
 def test_server_errors_and_dropped_connections_are_retried(
     workspace, run_bot, script, scripted_engine
 ):
-    script.answer = lambda turns: "Still delivered."
+    script.answer = lambda turns: "Still delivered. " + "And then updated. " * 10
+    script.step_delay_s = 0.005  # the first sentence is posted, the rest is an update
     workspace.inject("chat.postMessage", status=500)
     workspace.inject("chat.update", drop_connection=True)
-    run_bot(workspace, scripted_engine, stream_mode="update")
+    run_bot(workspace, scripted_engine, stream_mode="update", stream_update_interval_s=0.2)
     ts = workspace.mention("ada", "support", "hello?")
     workspace.wait_for_reply("support", ts, timeout=30)
     assert [c.status for c in workspace.calls("chat.postMessage")] == [500, 200]
     assert workspace.calls("chat.update")[0].status == 0  # the connection was cut
-    assert answer_text(workspace, "support", ts) == "Still delivered."
+    assert answer_text(workspace, "support", ts) == "Still delivered. " + "And then updated. " * 10

@@ -71,3 +71,21 @@ def test_split_parts_closes_and_reopens_code_blocks() -> None:
     assert all(len(p) <= 300 for p in parts)
     assert all(p.count("```") % 2 == 0 for p in parts)
     assert parts[1].startswith("```python\n")
+
+
+def test_the_settled_part_only_grows_and_a_cut_answer_starts_with_it() -> None:
+    from bot.slack.formatting import cut_at_sentence, settled_prefix
+
+    text = (
+        "First, check the cable. Then the fuse! Still dark? Call us.\n"
+        "```sh\nsystemctl status deskhand\njournalctl -u deskhand\n```\n" + "word " * 120 + "end."
+    )
+    shown = ""
+    for i in range(len(text) + 1):
+        settled = settled_prefix(text[:i])
+        assert settled.startswith(shown), i  # what is on screen is never taken back
+        assert cut_at_sentence(text[:i]).startswith(settled)
+        shown = settled
+    assert settled_prefix("First, check the cable. Then the f") == "First, check the cable."
+    assert cut_at_sentence("Run:\n```sh\nls -l\nrm -") == "Run:\n```sh\nls -l\n```"
+    assert cut_at_sentence("word " * 100).endswith("word…")  # a run-on ends at a word

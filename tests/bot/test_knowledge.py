@@ -117,27 +117,37 @@ def test_grounded_answers_show_sources_and_store_feedback(
     assert workspace.calls("chat.startStream") == []
 
 
-def test_the_model_lead_in_streams_as_a_checked_draft_that_the_answer_replaces(
+def test_a_kb_answer_shows_a_status_until_it_is_final_then_is_posted_once(
     workspace, run_bot, script, scripted_engine
 ):
-    script.answer = lambda turns: "Frames are covered for 5 years! Invented 99 years."
-    script.step_delay_s = 0.02  # about a second of writing: the draft shows while it lasts
-    desk = FakeDesk()
+    # The model starts by echoing its instructions; the desk drops that for a fixed lead-in.
+    script.answer = lambda turns: "You're a customer support assistant. Frames: 5 years."
+    script.step_delay_s = 0.02  # about a second of writing
+    desk = DroppingDesk()
     run_bot(workspace, scripted_engine, answerer=kb_answerer(desk), stream_update_interval_s=0.2)
     ts = workspace.mention("ada", "support", "how long is the frame warranty?")
-    workspace.wait_for_reply("support", ts, timeout=20)
-    shown = [
-        call.args.get("text", "")
-        for call in workspace.calls("chat.postMessage") + workspace.calls("chat.update")
-        if call.args.get("thread_ts", ts) == ts
+    reply = workspace.wait_for_reply("support", ts, timeout=20)
+    final = "Here's what our help articles say:\n> Frames are covered for 5 years."
+    assert answer_text(workspace, "support", ts) == final
+    assert "is thinking…" in [
+        c.args.get("status") for c in workspace.calls("assistant.threads.setStatus")
+    ]  # a status while the model wrote
+    written = [
+        str(c.args.get("text", "")) + str(c.args.get("blocks", "")) + str(c.args.get("chunks", ""))
+        for c in workspace.calls()
+        if c.method.startswith("chat.")
     ]
-    drafts = [text for text in shown if text.endswith(" …")]
-    assert len(drafts) >= 2  # it grew while the model wrote
-    assert all("Frames are covered for 5 years".startswith(d.removesuffix(" …")) for d in drafts)
-    assert not any("99" in d for d in drafts)  # the draft filter held it back
-    assert answer_text(workspace, "support", ts) == (
-        "Here's what our help articles say:\n> Frames are covered for 5 years! Invented 99 years."
-    )  # the final answer (the fake desk quotes the model whole) replaced the draft
+    assert not any("customer support assistant" in w for w in written)  # never on screen
+    assert workspace.calls("chat.update") == []  # posted once: no "(edited)"
+    assert [c.response["ts"] for c in workspace.calls("chat.postMessage")] == [reply["ts"]]
+
+
+class DroppingDesk(FakeDesk):
+    """Like the real desk on a bad lead-in: the model's words replaced by the fixed one."""
+
+    def finalize(self, plan: AnswerPlan, generated_text: str) -> FinalAnswer:
+        body = "Here's what our help articles say:\n> Frames are covered for 5 years."
+        return FinalAnswer(body, body, [WARRANTY], False, False, "answer", False)
 
 
 def test_an_abstained_answer_offers_a_human_who_gets_the_question(

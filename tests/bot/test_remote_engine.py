@@ -56,7 +56,8 @@ def test_a_mention_is_answered_through_the_llama_cpp_server(
     workspace.wait_for_reply("support", ts, timeout=90)
     text = answer_text(workspace, "support", ts)
     assert text.strip()
-    assert errors.GENERIC not in text and "Cut short" not in str(workspace.thread("support", ts))
+    # no error note ("Cut short: something went wrong."); 24 tokens may hit the length limit
+    assert errors.GENERIC not in text and "Cut short:" not in str(workspace.thread("support", ts))
     assert bot.services.engine.stats().requests_finished == 1
 
 
@@ -85,6 +86,7 @@ def test_a_dropped_stream_keeps_the_text_and_says_it_was_cut_short(
 
 def test_the_stop_button_closes_the_remote_stream(workspace: Sandbox, remote_bot, fake) -> None:
     fake.mode = "endless"  # a few words, then it would go on until the deadline
+    fake.words = ["Hello", " there", ", friend", "! "]  # a whole sentence: shown as it stalls
     bot = remote_bot(workspace, fake.url, stream_mode="update", stream_update_interval_s=0.3)
     ts = workspace.mention("ada", "support", "tell me everything")
     message = workspace.wait_for(
