@@ -13,7 +13,7 @@ import re
 
 from kb.abstractive import checked_sentences, cited_passages, render_cited
 from kb.prompt import says_dont_know, template
-from kb.text import cjk_ratio, tokens, ungrounded_facts
+from kb.text import cjk_ratio, is_code, tokens, ungrounded_facts
 from kb.types import AnswerPlan, FinalAnswer, Passage, Source
 
 MAX_LEAD_IN_CHARS = 240
@@ -49,6 +49,14 @@ def numbered_sources(passages: list[Passage], lang: str = "en") -> str:
     return f"_{template(lang, 'sources')}{colon}{sep.join(items)}_"
 
 
+def quote_block(text: str) -> str:
+    """A verbatim unit as Markdown: each line of a procedure a `>` line; a code block as a
+    fenced block with its line breaks (never joined into one line)."""
+    if is_code(text):
+        return text
+    return "\n".join(f"> {' '.join(line.split())}" for line in text.splitlines() if line.strip())
+
+
 def handoff_line(lang: str, mention: str) -> str:
     return (
         template(lang, "handoff_mention").format(mention=mention)
@@ -64,7 +72,7 @@ def finalize_answer(plan: AnswerPlan, generated: str, *, handoff_mention: str = 
         body = f"{template(lang, 'dont_know')} {handoff_line(lang, handoff_mention)}"
         return FinalAnswer(body, body, [], True, True, "abstain", False)
     sources = _dedupe([q.passage.source for q in plan.quotes])
-    quoted = "\n".join(f"> {' '.join(q.text.split())}" for q in plan.quotes)
+    quoted = "\n".join(quote_block(q.text) for q in plan.quotes)
     if plan.tier == "hedge":
         body = f"{template(lang, 'hedge')}\n{quoted}\n{handoff_line(lang, handoff_mention)}"
         return _with_sources(body, sources, lang, abstained=True, handoff=True, tier="hedge")

@@ -23,8 +23,9 @@ from kb.checks import (
     unknown_names,
 )
 from kb.embedder import Embedder
-from kb.evidence import Evidence, idf_from_counts, quotes, select_evidence
+from kb.evidence import Evidence, idf_from_counts, quotes, select_evidence, with_procedure
 from kb.feedback import AnswerRecord, FeedbackStore, GapRow
+from kb.focus import question_focus
 from kb.ingest import IngestReport, ingest_dir
 from kb.prompt import build_messages, template
 from kb.retrieval import Hit, Retriever
@@ -110,7 +111,8 @@ class SupportDesk:
             standalone = model_standalone(self.engine, question, history) or standalone
         # 2) Hybrid retrieval in the channel's knowledge sets.
         sets = self.sets_for(channel_id)
-        hits = self.retriever.search(standalone, sets=sets, k=s.kb_top_k)
+        focus = question_focus(standalone)
+        hits = self.retriever.search(standalone, sets=sets, k=s.kb_top_k, focus=focus)
         # 3) The units that best answer it, and how strongly.
         types = expected_types(standalone)
         ranked = select_evidence(
@@ -122,6 +124,8 @@ class SupportDesk:
         )
         chosen = quotes(ranked)
         confidence = chosen[0].score if chosen else 0.0
+        if not types:  # not a quantity question: a how-to is answered by its steps
+            chosen = with_procedure(chosen, ranked)
         tier: Tier = (
             "answer"
             if confidence >= s.kb_answer_min_score

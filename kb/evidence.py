@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from kb.embedder import Embedder
 from kb.ingest import passage_context
 from kb.retrieval import Hit
-from kb.text import cjk_ratio, is_cjk, split_units, tokens
+from kb.text import Unit, cjk_ratio, is_cjk, passage_units, tokens
 
 MAX_QUOTES = 2
 SECOND_QUOTE_MARGIN = 0.1  # quote a runner-up unit only when it scores this close to the best
@@ -29,6 +29,7 @@ class Evidence:
     score: float  # blended score (roughly 0..1.3)
     dense: float  # cosine(question, unit with its heading)
     coverage: float  # IDF-weighted share of the question's terms found in unit + heading
+    unit: Unit | None = None  # where the text sits in its passage (a step of a procedure...)
 
 
 def select_evidence(
@@ -44,7 +45,8 @@ def select_evidence(
     the kind of value the question asks for (a price, a duration...); units without it drop
     by TYPE_PENALTY, as in classic answer-type filtering."""
     hits = hits[:max_passages]
-    units = [(u, h) for h in hits for u in split_units(h.passage.text)]
+    structured = [(u, h) for h in hits for u in passage_units(h.passage.text)]
+    units = [(u.text, h) for u, h in structured]
     if not units:
         return []
     # 1) Dense: the unit alone and the unit in its context, against the question.
@@ -60,7 +62,9 @@ def select_evidence(
     top_score = hits[0].score or 1.0
     w_dense = 1.0 - 0.7 * cjk_ratio(question)
     ranked = []
-    for (unit, hit), ctx, a, b in zip(units, contexts, alone, situated, strict=True):
+    for (unit, hit), (info, _), ctx, a, b in zip(
+        units, structured, contexts, alone, situated, strict=True
+    ):
         have = set(tokens(f"{ctx} {unit}"))
         coverage = sum(w for t, w in weights.items() if t in have) / total
         dense = float(0.5 * a + 0.5 * b)
@@ -68,15 +72,38 @@ def select_evidence(
         score = w_dense * dense + w_cover * coverage + 0.1 * hit.score / top_score
         if has_type is not None and not has_type(unit):
             score -= TYPE_PENALTY
-        ranked.append(Evidence(unit, hit, score, dense, coverage))
+        ranked.append(Evidence(unit, hit, score, dense, coverage, info))
     ranked.sort(key=lambda e: e.score, reverse=True)
     return ranked
 
 
+def with_procedure(chosen: list[Evidence], ranked: list[Evidence]) -> list[Evidence]:
+    """The chosen quotes plus the numbered procedure of the best quote's document, when it
+    has one and none is quoted yet: "can I..." and "how do I..." are answered by the steps
+    (the buttons to click), which a bi-encoder ranks below the sentence that names the
+    feature. The best-ranked step of that document picks the procedure."""
+    if not chosen or any(e.unit is not None and e.unit.kind == "step" for e in chosen):
+        return chosen
+    doc = chosen[0].hit.passage.doc_path
+    steps = [
+        e
+        for e in ranked
+        if e.unit is not None and e.unit.kind == "step" and e.hit.passage.doc_path == doc
+    ]
+    if not steps:
+        return chosen
+    return [*chosen[:1], procedure(steps[0], ranked)]
+
+
 def quotes(ranked: list[Evidence]) -> list[Evidence]:
-    """The units to quote: the best, plus a close runner-up that adds something."""
+    """The units to quote: the best, plus a close runner-up that adds something. When the
+    best is a step of a numbered procedure, the whole procedure is the quote (one step of
+    a how-to answers nothing alone)."""
     if not ranked:
         return []
+    best = ranked[0]
+    if best.unit is not None and best.unit.kind == "step":
+        return [procedure(best, ranked)]
     chosen = [ranked[0]]
     for ev in ranked[1:]:
         if len(chosen) >= MAX_QUOTES or ev.score < ranked[0].score - SECOND_QUOTE_MARGIN:
@@ -98,3 +125,30 @@ def idf_from_counts(
         for t in terms
         if doc_freqs.get(t, 0) or not is_cjk(t)
     }
+
+
+MAX_STEPS = 8
+
+
+def procedure(step: Evidence, ranked: list[Evidence]) -> Evidence:
+    """The numbered list `step` belongs to, as one quote ("1. ...\n2. ..."), at its score."""
+    assert step.unit is not None
+    same = [
+        e.unit
+        for e in ranked
+        if e.hit.passage.id == step.hit.passage.id
+        and e.unit is not None
+        and e.unit.block == step.unit.block
+    ]
+    order = {u.text: n for n, u in enumerate(passage_units(step.hit.passage.text))}
+    steps = sorted({u.text: u for u in same}.values(), key=lambda u: order.get(u.text, 0))
+    lines: list[str] = []
+    marker = ""
+    for u in steps:
+        if u.marker == marker and lines:
+            lines[-1] += f" {u.text}"  # a long step split into sentences
+        elif len(lines) < MAX_STEPS:
+            lines.append(f"{u.marker} {u.text}")
+        marker = u.marker
+    text = "\n".join(lines)
+    return Evidence(text, step.hit, step.score, step.dense, step.coverage, step.unit)
