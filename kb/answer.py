@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from kb.abstractive import checked_sentences, cited_passages, render_cited
+from kb.entail import entailed
 from kb.prompt import says_dont_know, template
 from kb.text import cjk_ratio, is_code, tokens, ungrounded_facts
 from kb.types import AnswerPlan, FinalAnswer, Passage, Source
@@ -137,7 +138,9 @@ def grounded_lead_in(generated: str, plan: AnswerPlan) -> tuple[str, list[str]]:
     a question cannot dictate the lead-in; it adds at least one word from the quotes; and any
     negation or yes/no in it is backed by the quotes. A small model's paraphrase fails one of
     these far more often than it passes, and then the quotes speak for themselves under a
-    fixed lead-in."""
+    fixed lead-in. Last, it must be entailed by one quote (kb.entail: its words in that
+    quote's order, with that quote's modal and negation words), so a sentence assembled from
+    the quotes' words into a new claim is replaced too."""
     text = _CITATION.sub("", generated or "").strip().strip('"').strip()
     if not text or says_dont_know(text):
         return "", []
@@ -161,6 +164,8 @@ def grounded_lead_in(generated: str, plan: AnswerPlan) -> tuple[str, list[str]]:
     polarity = {w for w in _POLARITY.findall(first.lower())}
     if not polarity <= set(_POLARITY.findall(quoted.lower())):
         return "", []
+    if not entailed(first, [q.text for q in plan.quotes], plan.standalone_question):
+        return "", []  # its words are the quotes', its claim is not (see kb.entail)
     return first, []
 
 

@@ -15,11 +15,17 @@ from dataclasses import dataclass
 from kb.embedder import Embedder
 from kb.ingest import passage_context
 from kb.retrieval import Hit
+from kb.store import StoredPassage
 from kb.text import Unit, cjk_ratio, is_cjk, passage_units, tokens
 
 MAX_QUOTES = 2
 SECOND_QUOTE_MARGIN = 0.1  # quote a runner-up unit only when it scores this close to the best
 TYPE_PENALTY = 0.15
+# The retrieval prior: units of the document ranked n-th (from 0) lose
+# RANK_WEIGHT * (1 - 1 / (1 + n)), nothing for the first.
+# Retrieval judges a whole passage with its title and headings; one sentence alone is
+# judged on less, so the document that ranked first should win close calls.
+RANK_WEIGHT = 0.15
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +66,8 @@ def select_evidence(
     weights = idf(q_terms)
     total = sum(weights.values()) or 1.0
     top_score = hits[0].score or 1.0
+    docs = list(dict.fromkeys(h.passage.doc_path for h in hits))
+    doc_rank = {d: n for n, d in enumerate(docs)}
     w_dense = 1.0 - 0.7 * cjk_ratio(question)
     ranked = []
     for (unit, hit), (info, _), ctx, a, b in zip(
@@ -69,7 +77,8 @@ def select_evidence(
         coverage = sum(w for t, w in weights.items() if t in have) / total
         dense = float(0.5 * a + 0.5 * b)
         w_cover = 0.3 + 0.5 * (1 - w_dense)
-        score = w_dense * dense + w_cover * coverage + 0.1 * hit.score / top_score
+        prior = RANK_WEIGHT * (1 / (1 + doc_rank[hit.passage.doc_path]) - 1)  # first: 0
+        score = w_dense * dense + w_cover * coverage + 0.1 * hit.score / top_score + prior
         if has_type is not None and not has_type(unit):
             score -= TYPE_PENALTY
         ranked.append(Evidence(unit, hit, score, dense, coverage, info))
@@ -77,22 +86,40 @@ def select_evidence(
     return ranked
 
 
-def with_procedure(chosen: list[Evidence], ranked: list[Evidence]) -> list[Evidence]:
-    """The chosen quotes plus the numbered procedure of the best quote's document, when it
-    has one and none is quoted yet: "can I..." and "how do I..." are answered by the steps
-    (the buttons to click), which a bi-encoder ranks below the sentence that names the
-    feature. The best-ranked step of that document picks the procedure."""
+def with_procedure(
+    question: str,
+    chosen: list[Evidence],
+    doc_passages: list[StoredPassage],
+    embedder: Embedder,
+) -> list[Evidence]:
+    """The best quote plus the numbered procedure of its document that best fits the
+    question, when the document has one and no step is quoted yet: "can I..." and "how do
+    I..." are answered by the steps (the buttons to click), which a bi-encoder ranks below
+    the sentence that names the feature. Each procedure is judged with its section path."""
     if not chosen or any(e.unit is not None and e.unit.kind == "step" for e in chosen):
         return chosen
-    doc = chosen[0].hit.passage.doc_path
-    steps = [
-        e
-        for e in ranked
-        if e.unit is not None and e.unit.kind == "step" and e.hit.passage.doc_path == doc
-    ]
-    if not steps:
+    best = chosen[0]
+    found: list[tuple[StoredPassage, list[Unit]]] = []
+    for passage in doc_passages:
+        lists: dict[int, list[Unit]] = {}
+        for u in passage_units(passage.text):
+            if u.kind == "step":
+                lists.setdefault(u.block, []).append(u)
+        found.extend((passage, steps) for steps in lists.values())
+    if not found:
         return chosen
-    return [*chosen[:1], procedure(steps[0], ranked)]
+    texts = [
+        f"{passage_context(p.title, p.heading)}: {' '.join(u.text for u in steps)}"
+        for p, steps in found
+    ]
+    qvec = embedder.encode([question])[0]
+    sims = embedder.encode(texts) @ qvec
+    n = int(sims.argmax())
+    passage, steps = found[n]
+    hit = Hit(passage, best.hit.score, float(sims[n]), 0.0)
+    first = Evidence(steps[0].text, hit, best.score, float(sims[n]), best.coverage, steps[0])
+    as_ranked = [Evidence(u.text, hit, best.score, first.dense, 0.0, u) for u in steps]
+    return [best, procedure(first, as_ranked)]
 
 
 def quotes(ranked: list[Evidence]) -> list[Evidence]:
@@ -108,8 +135,8 @@ def quotes(ranked: list[Evidence]) -> list[Evidence]:
     for ev in ranked[1:]:
         if len(chosen) >= MAX_QUOTES or ev.score < ranked[0].score - SECOND_QUOTE_MARGIN:
             break
-        if ev.text not in chosen[0].text:
-            chosen.append(ev)
+        if ev.text not in chosen[0].text and ev.hit.passage.doc_path == best.hit.passage.doc_path:
+            chosen.append(ev)  # a runner-up from another article mixes two answers
     return chosen
 
 
