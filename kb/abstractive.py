@@ -101,4 +101,5 @@ def _grounded(sentence: str, plan: AnswerPlan, passages: list[Passage]) -> bool:
     names = [m.group() for m in _NAME.finditer(bare) if m.start() > 0]  # not the first word
     if not all(name.lower() in have for name in names):
         return False
-    return entailed(bare, [p.text for p in sources], plan.question)  # a restatement only
+    context = [f"{p.title}. {p.heading}." for p in sources]
+    return entailed(bare, [p.text for p in sources], plan.question, context)  # restates one

@@ -164,7 +164,8 @@ def grounded_lead_in(generated: str, plan: AnswerPlan) -> tuple[str, list[str]]:
     polarity = {w for w in _POLARITY.findall(first.lower())}
     if not polarity <= set(_POLARITY.findall(quoted.lower())):
         return "", []
-    if not entailed(first, [q.text for q in plan.quotes], plan.standalone_question):
+    context = [f"{q.passage.title}. {q.passage.heading}." for q in plan.quotes]
+    if not entailed(first, [q.text for q in plan.quotes], plan.standalone_question, context):
         return "", []  # its words are the quotes', its claim is not (see kb.entail)
     return first, []
 

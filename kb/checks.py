@@ -169,14 +169,9 @@ def _compound(word: str, is_word: Callable[[str], bool]) -> bool:
 
 
 def near_word(word: str, vocabulary: set[str]) -> bool:
-    """`word` is one edit (insert, delete, substitute, swap) from a vocabulary word, or two
-    for words of eight letters or more: a typo, not a new name."""
-    if len(word) < 5:
-        return False
-    edits1 = _edits(word)
-    if edits1 & vocabulary:
-        return True
-    return len(word) >= 8 and any(_edits(e) & vocabulary for e in edits1)
+    """`word` is one edit (insert, delete, substitute, swap) from a vocabulary word of five
+    letters or more: a typo, not a new name."""
+    return len(word) >= 5 and bool(_edits(word) & vocabulary)
 
 
 def _edits(word: str) -> set[str]:

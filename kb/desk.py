@@ -115,7 +115,11 @@ class SupportDesk:
         # 2) Hybrid retrieval in the channel's knowledge sets.
         sets = self.sets_for(channel_id)
         focus = question_focus(standalone)
-        hits = self.retriever.search(standalone, sets=sets, k=s.kb_top_k, focus=focus)
+        asked = [t.get("content", "") for t in history or [] if t.get("role") == "user"]
+        thread = f"{asked[-1]} {question}" if asked else None
+        hits = self.retriever.search(
+            standalone, sets=sets, k=s.kb_top_k, focus=focus, thread=thread
+        )
         # 3) The units that best answer it, and how strongly.
         types = expected_types(standalone)
         ranked = select_evidence(

@@ -39,18 +39,22 @@ class Retriever:
         sets: frozenset[str] | None = None,
         k: int = 5,
         focus: str | None = None,
+        thread: str | None = None,
     ) -> list[Hit]:
         """Top-k passages for `query`; `sets=None` searches every knowledge set. `focus`
-        (the message's asking sentences, see kb.focus) is searched too and fused in at
-        FOCUS_WEIGHT, so a story before the question neither hides nor replaces it."""
+        (the message's asking sentences, see kb.focus) and `thread` (the question with the
+        thread's last user message, for a follow-up) are searched too and fused in at
+        FOCUS_WEIGHT, so neither a story before the question nor a rewrite that lost the
+        thread's subject decides alone."""
         allowed = self._allowed_ids(sets)
         dense, dense_rank, lexical, lexical_rank = self._rankings(query, allowed)
         w_dense = 1.0 - 0.5 * cjk_ratio(query)
         lists = [(w_dense, dense_rank), (1.0, lexical_rank)]
-        if focus:
-            f_dense, f_dense_rank, _, f_lexical_rank = self._rankings(focus, allowed)
-            lists += [(FOCUS_WEIGHT * w_dense, f_dense_rank), (FOCUS_WEIGHT, f_lexical_rank)]
-            dense = {pid: max(s, f_dense.get(pid, s)) for pid, s in dense.items()}
+        for extra in (focus, thread):
+            if extra:
+                f_dense, f_dense_rank, _, f_lexical_rank = self._rankings(extra, allowed)
+                lists += [(FOCUS_WEIGHT * w_dense, f_dense_rank), (FOCUS_WEIGHT, f_lexical_rank)]
+                dense = {pid: max(s, f_dense.get(pid, s)) for pid, s in dense.items()}
         # Reciprocal rank fusion.
         fused: dict[int, float] = {}
         for weight, ranking in lists:

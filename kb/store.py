@@ -187,11 +187,6 @@ class IndexStore:
             ).fetchall()
         return [StoredPassage(*r) for r in rows]
 
-    def vocabulary(self) -> list[str]:
-        """Every term of the lexical index (stemmed words, CJK bigrams)."""
-        with self._lock:
-            return [r[0] for r in self._db.execute("SELECT term FROM passages_vocab")]
-
     def passage_texts(self) -> list[str]:
         with self._lock:
             return [r[0] for r in self._db.execute("SELECT text FROM passages")]
