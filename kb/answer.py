@@ -27,13 +27,16 @@ _FACT = re.compile(r"[A-Za-z0-9][A-Za-z0-9.,:-]*")  # candidate numbers and code
 
 
 def render_sources(sources: list[Source], lang: str = "en") -> str:
-    """One short Markdown line: 'Sources: [Title](url), Other title'. Empty without sources."""
+    """One short Markdown line: 'Sources: [Title › Section](url#section), Other title', the
+    section being the one the first quote of that document came from. Empty without
+    sources."""
     seen: dict[str, Source] = {}
     for s in sources:
         seen.setdefault(s.doc, s)
     if not seen:
         return ""
-    items = [f"[{s.title}]({s.url})" if s.url else s.title for s in seen.values()]
+    labels = {d: f"{s.title} › {s.section}" if s.section else s.title for d, s in seen.items()}
+    items = [f"[{labels[d]}]({s.url})" if s.url else labels[d] for d, s in seen.items()]
     sep = "、" if lang == "zh" else ", "
     colon = "：" if lang == "zh" else ": "
     return f"_{template(lang, 'sources')}{colon}{sep.join(items)}_"

@@ -123,6 +123,7 @@ _HTML_TAG = re.compile(r"</?[A-Za-z][\w-]*(?:\s[^<>]*)?/?>")
 _HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
 _RELATIVE_LINK = re.compile(r"\[([^\[\]]+)\]\((?!https?:|mailto:)[^()\s]*\)")
 _EMPTY_PARENS = re.compile(r"[ \t]*\([ \t]*\)")
+_INNER_SPACES = re.compile(r"(?<=\S)[ \t]{2,}(?=\S)")
 _INLINE_CODE = re.compile(r"(?<!`)(`+)(?!`)(?:(?!\n[ \t]*\n).)+?(?<!`)\1(?!`)", re.S)
 _TAB_MACRO = re.compile(r"^\s*\{tab\|([\w-]+)\}\s*$")  # a platform tab: its name is a label
 _JSX_TAB = re.compile(r"^\s*<TabItem\b[^<>]*\blabel=[\"']([^\"']+)[\"'][^<>]*>\s*$")
@@ -183,7 +184,8 @@ def _clean_prose(text: str) -> str:
     text = _INLINE_MACRO.sub("", text)
     text = _RELATIVE_LINK.sub(r"\1", text)
     text = _HTML_TAG.sub("", text)
-    return _EMPTY_PARENS.sub("", text)  # "the **gear** (<i ...></i>) icon" -> "the **gear** icon"
+    text = _EMPTY_PARENS.sub("", text)  # "the **gear** (<i ...></i>) icon" -> "the **gear** icon"
+    return _INNER_SPACES.sub(" ", text)  # where a tag was between two words
 
 
 def _outside_code(text: str, fn: Callable[[str], str]) -> str:
