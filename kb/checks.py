@@ -212,10 +212,17 @@ def subject_words(question: str, is_name: Callable[[str], bool]) -> set[str]:
 def about_subject(
     question: str, evidence: str, dense: float, is_name: Callable[[str], bool]
 ) -> bool:
-    """True when `evidence` (a unit with its heading and title) is about what the question
-    asks: it shares a subject word, or it is very close in meaning. A question with names
-    only ("Pebblewren W41?") is about its names, which retrieval already matched."""
+    """False only when `evidence` (a unit with its heading and title) matches the question
+    through a name alone: it shares one of the question's names but none of its subject
+    words, and is not very close in meaning ("Ireland" in a shipping table is not about the
+    population of Ireland). Evidence that shares no name is left to the calibrated score:
+    a paraphrase shares no words at all. A question with names only ("Pebblewren W41?") is
+    about its names, which retrieval already matched."""
     if dense >= ABOUT_DENSE:
         return True
     wanted = subject_words(question, is_name)
-    return not wanted or bool(wanted & set(tokens(evidence)))
+    have = set(tokens(evidence))
+    if not wanted or wanted & have:
+        return True
+    names = {t for p in named_phrases(question, is_name) for t in tokens(p)}
+    return not names & have
