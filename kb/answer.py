@@ -23,6 +23,7 @@ _PROMPT_ECHO = re.compile(r"\b(?:question|facts?|answer|q|a)\s*:", re.I)
 _POLARITY = re.compile(r"\b(?:not|no|never|cannot|yes|none)\b|n't|不|没|无|否")
 _CITATION = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
 _SENTENCE = re.compile(r"(?<=[.!?。！？])\s+")
+_LIST_MARK = re.compile(r"^(?:[-*•>]|\d+[.)])\s+")
 _FACT = re.compile(r"[A-Za-z0-9][A-Za-z0-9.,:-]*")  # candidate numbers and codes, in place
 
 
@@ -145,6 +146,7 @@ def grounded_lead_in(generated: str, plan: AnswerPlan) -> tuple[str, list[str]]:
     quote's order, with that quote's modal and negation words), so a sentence assembled from
     the quotes' words into a new claim is replaced too."""
     text = _CITATION.sub("", generated or "").strip().strip('"').strip()
+    text = _LIST_MARK.sub("", text)  # "- The user who..." copied from a list: the sentence
     if not text or says_dont_know(text):
         return "", []
     first = _SENTENCE.split(" ".join(text.split()))[0]
