@@ -29,7 +29,7 @@ SAMPLE_KB = REPO / "sample-kb" / "kb"
 def run_up(settings: Settings) -> int:
     """Run until Ctrl-C; returns the exit code."""
     if has_slack_credentials(settings):
-        from bot.main import run_bot
+        from deskhand.run import run_bot
 
         say("Slack tokens found: connecting to your Slack workspace.")
         return run_bot(settings)
@@ -74,19 +74,19 @@ def run_local(settings: Settings) -> int:
         say(f"Loading the model ({settings.model})…")
         from engine import start_engine
 
-        engine = start_engine(settings)
+        engine = start_engine(settings.engine_options())
         local = local_settings(settings, sandbox)
         answerer = open_local_answerer(local, engine)
         from bot.runtime import start_bot
 
-        running = start_bot(local, engine, mode="socket", answerer=answerer)
+        running = start_bot(local.bot_config(), engine, mode="socket", answerer=answerer)
         say("")
         say(
             f"Open {sandbox.url} — mention @Deskhand in #support "
             "(or send it a direct message, or type /ask)."
         )
         say("Press Ctrl-C to stop.")
-        from bot.main import ENGINE_DEAD_EXIT, wait_for_signal
+        from deskhand.run import ENGINE_DEAD_EXIT, wait_for_signal
 
         if wait_for_signal(engine_alive=lambda: engine.is_alive) == "engine dead":
             return ENGINE_DEAD_EXIT
@@ -116,11 +116,11 @@ def local_settings(settings: Settings, sandbox: Any) -> Settings:
 
 
 def open_local_answerer(settings: Settings, engine: Any) -> Any:
-    from bot.answerers import open_answerer
+    from bot.answer.answerers import open_answerer
 
     if settings.kb_dir is not None:
         say(f"Loading the knowledge base from {settings.kb_dir}…")
-    return open_answerer(settings, engine)
+    return open_answerer(settings.bot_config(), engine)
 
 
 def say(line: str) -> None:

@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence as Seq
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from engine.chat import ChatFormat
@@ -24,11 +24,18 @@ from engine.errors import (
     EngineDead,
     EngineShutdown,
     OutOfDeviceMemory,
-    PromptTooLong,
 )
+from engine.front_door import Counters, admitted_params, check_fits
 from engine.scheduler import Scheduler
 from engine.sequence import RequestHandle, Sequence
-from engine.types import ChatMessage, Completion, EngineStats, FinishReason, SamplingParams
+from engine.types import (
+    ChatMessage,
+    Completion,
+    EngineStats,
+    FinishReason,
+    ModelInfo,
+    SamplingParams,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -72,12 +79,12 @@ class Engine:
         config: EngineConfig,
         *,
         eos_token_ids: Seq[int] = (),
-        info: Any = None,
+        info: ModelInfo | None = None,
     ) -> None:
         self.runner = runner
         self.tokenizer = tokenizer
         self.config = config
-        self.info = info
+        self.info = info or ModelInfo("model", "unknown", runner.context_window, config.max_running)
         self.chat = ChatFormat(tokenizer, eos_token_ids)
         self.context_window = runner.context_window
         self.scheduler = Scheduler(
@@ -88,23 +95,14 @@ class Engine:
         )
         self._ids = itertools.count(1)
         self._dead: str | None = None
-        self._started_at = time.monotonic()
         self._step_started: float | None = None  # set while a step runs (stall detection)
-        # Written by the engine thread only (reads elsewhere are snapshots): no lock per token.
+        # Written by the engine thread only (reads elsewhere are snapshots): no lock per token;
+        # `finished` under _finished_lock (finishes come from any thread, once each).
         self._busy_s = 0.0
-        self._tokens_generated = 0
-        self._prompt_tokens = 0
-        self._finished_lock = threading.Lock()  # finishes come from any thread, once each
-        self._finished = 0
+        self.counters = Counters()
+        self._finished_lock = threading.Lock()
         self._thread = threading.Thread(target=self._loop, name="engine", daemon=True)
         self._thread.start()
-
-    @classmethod
-    def from_settings(cls, settings: Any) -> Engine:
-        """Load the configured model and start an engine over it (see engine.startup)."""
-        from engine.startup import start_engine
-
-        return start_engine(settings)
 
     @property
     def _batch_limit(self) -> int:
@@ -119,13 +117,9 @@ class Engine:
         self, messages: Seq[ChatMessage], params: SamplingParams | None = None
     ) -> RequestHandle:
         """Queue a request; raises at once when it cannot be accepted (never waits)."""
-        params = params or SamplingParams()
-        params.validate()
-        if params.timeout_s is None and self.config.default_timeout_s:
-            params = replace(params, timeout_s=self.config.default_timeout_s)
+        params = admitted_params(params, self.config.default_timeout_s)
         prompt = self.chat.encode(messages)
-        if len(prompt) >= self.context_window:
-            raise PromptTooLong(len(prompt), self.context_window)
+        check_fits(len(prompt), self.context_window)
         with self.scheduler.lock:
             if reason := self.stall_reason():
                 raise EngineDead(reason)
@@ -159,19 +153,13 @@ class Engine:
         return self.scheduler.queue_position(seq)
 
     def stats(self) -> EngineStats:
-        busy = self._busy_s
         scheduler = self.scheduler
-        return EngineStats(
+        return self.counters.snapshot(
             running=len(scheduler.running),
             queued=len(scheduler.waiting),
             max_running=self.config.max_running,
             max_queue=self.config.max_queue,
-            requests_finished=self._finished,
-            tokens_generated=self._tokens_generated,
-            prompt_tokens=self._prompt_tokens,
-            busy_s=busy,
-            uptime_s=time.monotonic() - self._started_at,
-            decode_tok_s=self._tokens_generated / busy if busy else 0.0,
+            busy_s=self._busy_s,
             extra={"batch_limit": float(scheduler.batch_limit), **self.runner.stats()},
             unhealthy_reason=self.stall_reason(),
         )
@@ -207,7 +195,7 @@ class Engine:
 
     def _count_finished(self, seq: Sequence) -> None:
         with self._finished_lock:
-            self._finished += 1
+            self.counters.finished += 1
         done = seq.completion
         if done is not None:  # counts only: the text is the user's business, not the log's
             logger.debug(
@@ -264,7 +252,7 @@ class Engine:
         except Exception as err:
             return self._prefill_one_by_one(newcomers, err)
         self._accept(first)
-        self._prompt_tokens += sum(len(s.prompt) for s in newcomers)
+        self.counters.prompt_tokens += sum(len(s.prompt) for s in newcomers)
         return {s.id: float(len(s.tokens)) for s in newcomers}
 
     def _prefill_one_by_one(
@@ -298,7 +286,7 @@ class Engine:
         if first:
             self.scheduler.chunk_done(seq)
             self._accept(first)
-            self._prompt_tokens += len(seq.prompt)
+            self.counters.prompt_tokens += len(seq.prompt)
         return {seq.id: 1.0}
 
     def _decode(self, decoding: list[Sequence]) -> dict[int, float]:
@@ -329,7 +317,7 @@ class Engine:
                 seq.error = "sampling failed"
             else:
                 seq.add_token(token)
-        self._tokens_generated += sum(t is not None for t in tokens.values())
+        self.counters.tokens_generated += sum(t is not None for t in tokens.values())
 
     def _retire(self, seqs: list[Sequence]) -> None:
         """Finish the sequences that are done and free their rows."""
