@@ -66,6 +66,7 @@ def _engine_over(
     prefix_cache_mb: int = 0,
     prefill_chunk_tokens: int = 0,
 ) -> Engine:
+    from engine.model.loader import choose_chunk_budget
     from engine.model.runner import ModelRunner
 
     runner = ModelRunner(
@@ -78,7 +79,10 @@ def _engine_over(
         prefix_cache_mb=prefix_cache_mb,
     )
     config = EngineConfig(
-        max_running=rows, max_queue=rows, prefill_chunk_tokens=prefill_chunk_tokens
+        max_running=rows,
+        max_queue=rows,
+        prefill_chunk_tokens=prefill_chunk_tokens,
+        prefill_chunk_budget_s=choose_chunk_budget(runner.device),  # as served
     )
     return Engine(runner, tokenizer, config, eos_token_ids=eos, info=runner.info)
 
@@ -202,7 +206,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
         return {"model": name} | quality(model, tokenizer, args.quality)
     if args.workload == "support" or args.long_prompt:
-        return _scenario(args, model, tokenizer, eos_ids, cpu_threads, settings, name, device)
+        return _scenario(
+            args, model, tokenizer, eos_ids, cpu_threads, settings, name, device, source.location
+        )
     chat = ChatFormat(tokenizer, eos_ids)
     conversations = build_prompts(args.requests)
     prompts = [chat.encode(c) for c in conversations]
@@ -361,8 +367,10 @@ def _scenario(
     settings: Any,
     name: str,
     device: Any,
+    gguf: str,
 ) -> dict[str, Any]:
-    """--workload support / --long-prompt N (engine.bench_scenarios), in the default dtype."""
+    """--workload support / --long-prompt N (bench.scenarios), in the default dtype; with
+    --peer llama-server the support traffic also goes through llama-server."""
     from bench import scenarios as bench_scenarios
     from engine.model.loader import choose_prefill_chunk
 
@@ -379,7 +387,14 @@ def _scenario(
         "quantize": quantize,
     }
     if args.workload == "support":
-        report |= bench_scenarios.support_workload(make, tokenizer, args.requests, args.new_tokens)
+        peer = None
+        if "llama-server" in args.peer:
+            from bench.peers import LlamaServerPeer
+
+            peer = LlamaServerPeer(gguf, threads or 1, settings, 2048)
+        report |= bench_scenarios.support_workload(
+            make, tokenizer, args.requests, args.new_tokens, peer=peer
+        )
     if args.long_prompt:
         chunk = choose_prefill_chunk(settings.prefill_chunk_tokens, device) or 512
         report |= bench_scenarios.long_prompt(make, chunk, args.long_prompt)

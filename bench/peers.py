@@ -36,8 +36,10 @@ class LlamaServerPeer:
         )
 
     @contextlib.contextmanager
-    def serving(self, slots: int, warm_up: Sequence[Any]) -> Iterator[Any]:
-        """A warmed RemoteEngine on a fresh `llama-server -np slots`."""
+    def serving(
+        self, slots: int, warm_up: Sequence[Any], context: int | None = None
+    ) -> Iterator[Any]:
+        """A warmed RemoteEngine on a fresh `llama-server -np slots` (`context` per slot)."""
         from pathlib import Path
 
         from engine.remote.llama_server import LlamaServer
@@ -45,7 +47,10 @@ class LlamaServerPeer:
         from engine.types import SamplingParams
 
         server = LlamaServer(
-            Path(self.gguf_path), threads=self.threads, slots=slots, context=self.context
+            Path(self.gguf_path),
+            threads=self.threads,
+            slots=slots,
+            context=context or self.context,
         )
         try:
             server.wait_ready()

@@ -67,6 +67,27 @@ def support_turn(i: int, answer: str | None = None) -> list[ChatMessage]:
     return turns
 
 
+def _support_traffic(
+    engine: Any, requests: int, params: SamplingParams, gap_s: float
+) -> tuple[list[Any], float]:
+    """The first turns, then the second turns carrying the first answers; all results, wall."""
+    first = max(1, requests // 2)
+    started = time.perf_counter()
+    wave1 = _run_staggered(engine, [support_turn(i) for i in range(first)], params, gap_s)
+    threads = [support_turn(i, wave1[i].text) for i in range(requests - first)]
+    wave2 = _run_staggered(engine, threads, params, gap_s)
+    return wave1 + wave2, time.perf_counter() - started
+
+
+def _figures(results: list[Any], wall: float, rate_key: str, suffix: str) -> dict[str, Any]:
+    ttfts = sorted(r.ttft_s for r in results if r.ttft_s is not None)
+    return {
+        rate_key: round(sum(r.output_tokens for r in results) / wall, 1),
+        f"ttft_p50_s{suffix}": round(statistics.median(ttfts), 3),
+        f"ttft_p95_s{suffix}": round(_percentile(ttfts, 0.95), 3),
+    }
+
+
 def _run_staggered(
     engine: Engine, conversations: Sequence[Any], params: SamplingParams, gap_s: float
 ) -> list[Any]:
@@ -78,34 +99,36 @@ def _run_staggered(
 
 
 def support_workload(
-    make_engine: EngineFactory, tokenizer: Any, requests: int, new_tokens: int, gap_s: float = 0.05
+    make_engine: EngineFactory,
+    tokenizer: Any,
+    requests: int,
+    new_tokens: int,
+    gap_s: float = 0.05,
+    peer: Any = None,
 ) -> dict[str, Any]:
-    """Both halves of the support traffic with the prefix cache on and off."""
-    first = max(1, requests // 2)
+    """Both halves of the support traffic with the prefix cache on and off; with `peer` (a
+    bench.peers.LlamaServerPeer) the same traffic through llama-server, its prompt cache on."""
     params = SamplingParams(max_new_tokens=new_tokens, temperature=0.0, ignore_eos=True)
     report: dict[str, Any] = {"workload": "support", "requests": requests, "new_tokens": new_tokens}
     outputs: dict[str, list[list[int]]] = {}
     for label, cache_mb in (("off", 0), ("on", 256)):
         engine = make_engine(requests, 2048, prefix_cache_mb=cache_mb)
         engine.generate(support_turn(99)[1:], SamplingParams(max_new_tokens=2))  # warm-up
-        started = time.perf_counter()
-        wave1 = _run_staggered(engine, [support_turn(i) for i in range(first)], params, gap_s)
-        threads = [support_turn(i, wave1[i].text) for i in range(requests - first)]
-        wave2 = _run_staggered(engine, threads, params, gap_s)
-        wall = time.perf_counter() - started
-        results = wave1 + wave2
+        results, wall = _support_traffic(engine, requests, params, gap_s)
         stats = engine.stats()
         engine.shutdown()
-        ttfts = sorted(r.ttft_s for r in results if r.ttft_s is not None)
         outputs[label] = [r.token_ids for r in results]
-        report[f"engine_tok_s_cache_{label}"] = round(
-            sum(r.output_tokens for r in results) / wall, 1
-        )
-        report[f"ttft_p50_s_cache_{label}"] = round(statistics.median(ttfts), 3)
-        report[f"ttft_p95_s_cache_{label}"] = round(_percentile(ttfts, 0.95), 3)
+        report |= _figures(results, wall, f"engine_tok_s_cache_{label}", f"_cache_{label}")
         report[f"prompt_tokens_cache_{label}"] = stats.prompt_tokens
         if label == "on":
             report["prefix_hit_rate"] = stats.extra.get("prefix_hit_rate", 0.0)
+    if peer is not None:
+        with peer.serving(requests, [support_turn(99)[1:]], context=2048) as served:
+            results, wall = _support_traffic(served, requests, params, gap_s)
+        report |= _figures(results, wall, "llama_server_tok_s", "_llama_server")
+        report["vs_llama_server_support"] = round(
+            report["engine_tok_s_cache_on"] / report["llama_server_tok_s"], 2
+        )
     same = sum(a == b for a, b in zip(outputs["off"], outputs["on"], strict=True))
     report["identical_cache_on_off"] = f"{same}/{requests}"
     report["ttft_p95_ratio_off_on"] = round(

@@ -59,12 +59,18 @@ class Runner(Protocol):
     def stats(self) -> dict[str, float]: ...
 
 
+MIN_CHUNK_TOKENS = 32  # smaller chunks cost more in per-step overhead than they save
+
+
 @dataclass(frozen=True, slots=True)
 class EngineConfig:
     max_running: int = 16  # rows decoded together
     max_queue: int = 64  # requests waiting for a row
     prefill_tokens_per_step: int = 2048  # padded prompt tokens prefilled between two decode steps
     prefill_chunk_tokens: int = 0  # prompts longer than this are prefilled in chunks (0: never)
+    # A chunk is sized to take about this long (never more tokens than prefill_chunk_tokens):
+    # the running answers wait for it, so this bounds their stall on any CPU (0: fixed size).
+    prefill_chunk_budget_s: float = 0.0
     default_timeout_s: float | None = None
     stall_s: float = 120.0  # a step running longer than this marks the engine unhealthy
 
@@ -99,6 +105,7 @@ class Engine:
         # Written by the engine thread only (reads elsewhere are snapshots): no lock per token;
         # `finished` under _finished_lock (finishes come from any thread, once each).
         self._busy_s = 0.0
+        self._chunk_tokens = config.prefill_chunk_tokens  # the next chunk's size
         self.counters = Counters()
         self._finished_lock = threading.Lock()
         self._thread = threading.Thread(target=self._loop, name="engine", daemon=True)
@@ -271,11 +278,11 @@ class Engine:
         return {}
 
     def _prefill_chunk(self, seqs: list[Sequence]) -> dict[int, float]:
-        seq = seqs[0]
+        seq, chunk = seqs[0], self._chunk_tokens
         try:
-            first = self.runner.prefill_chunk(
-                (seq.id, seq.tokens, seq.params), self.config.prefill_chunk_tokens
-            )
+            started = time.perf_counter()
+            first = self.runner.prefill_chunk((seq.id, seq.tokens, seq.params), chunk)
+            self._fit_chunk(chunk, time.perf_counter() - started, whole=not first)
         except DeviceFailure:
             raise
         except Exception as err:
@@ -288,6 +295,14 @@ class Engine:
             self._accept(first)
             self.counters.prompt_tokens += len(seq.prompt)
         return {seq.id: 1.0}
+
+    def _fit_chunk(self, chunk: int, elapsed_s: float, *, whole: bool) -> None:
+        """Size the next chunk from this one's speed to take prefill_chunk_budget_s."""
+        budget, ceiling = self.config.prefill_chunk_budget_s, self.config.prefill_chunk_tokens
+        if budget <= 0 or not whole or elapsed_s <= 0:
+            return  # the last chunk of a prompt is shorter: its time says nothing
+        fitted = int(chunk * budget / elapsed_s)
+        self._chunk_tokens = max(MIN_CHUNK_TOKENS, min(ceiling, fitted))
 
     def _decode(self, decoding: list[Sequence]) -> dict[int, float]:
         """One decode step; every row in it takes an equal share."""

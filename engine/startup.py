@@ -24,6 +24,7 @@ def start_engine(options: EngineOptions) -> GenerationEngine:
         return start_remote_engine(options)
     from engine.model.cpu_path import choose_cpu_path
     from engine.model.loader import (
+        choose_chunk_budget,
         choose_device,
         choose_dtype,
         choose_prefill_chunk,
@@ -79,6 +80,7 @@ def start_engine(options: EngineOptions) -> GenerationEngine:
         max_queue=options.max_queue,
         default_timeout_s=options.request_timeout_s,
         prefill_chunk_tokens=choose_prefill_chunk(options.prefill_chunk_tokens, device),
+        prefill_chunk_budget_s=choose_chunk_budget(device),
         stall_s=options.engine_stall_s,
     )
     eos = loaded.model.generation_config.eos_token_id

@@ -138,9 +138,7 @@ class _Stream:
 class RemoteEngine:
     """The engine contract (see engine.protocol) over an OpenAI-compatible server."""
 
-    def __init__(
-        self, config: RemoteConfig, tokenizer: Any, *, context_window: int
-    ) -> None:
+    def __init__(self, config: RemoteConfig, tokenizer: Any, *, context_window: int) -> None:
         self.config = config
         self.tokenizer = tokenizer
         self.chat = ChatFormat(tokenizer)

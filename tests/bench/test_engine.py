@@ -89,13 +89,19 @@ def _bench(*args: str) -> dict:
 
 @pytest.mark.slow
 def test_bench_support_workload_reports_the_prefix_cache_both_ways() -> None:
+    peer = ["--peer", "llama-server"] if missing_reason() is None else []
     report = _bench(
-        "--workload", "support", "--requests", "4", "--new-tokens", "4", "--quantize", "none"
-    )
+        "--workload", "support", "--requests", "4", "--new-tokens", "4", "--quantize", "none",
+        *peer,
+    )  # fmt: skip
     assert report["prefix_hit_rate"] > 0.3  # same system prompt, passages and first turns
     assert report["identical_cache_on_off"] == "4/4"
     for key in ("engine_tok_s", "ttft_p95_s"):
         assert report[f"{key}_cache_on"] > 0 and report[f"{key}_cache_off"] > 0
+    if peer:  # the same traffic through llama-server, its prompt cache on
+        assert report["llama_server_tok_s"] > 0 and report["ttft_p95_s_llama_server"] > 0
+        ratio = report["engine_tok_s_cache_on"] / report["llama_server_tok_s"]
+        assert report["vs_llama_server_support"] == pytest.approx(ratio, abs=0.01, rel=0.05)
 
 
 @pytest.mark.slow
