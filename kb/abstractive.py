@@ -4,7 +4,7 @@ Owns the cited prompt (numbered passages, "answer in the user's language, cite [
 sentence check applied both to what is streamed and to the final text: a sentence is kept
 only when it cites a passage it was given, does not echo the prompt, and every number and
 code in it, and every name it writes capitalised, appears in the passages it cites or in the
-question. Citations become
+question, and it is entailed by one unit of those passages (kb.entail). Citations become
 links to the sources. When no sentence survives, the caller falls back to quoted answers.
 Behind KB_ANSWER_STYLE=abstractive; quotes stay the default (see README: measured).
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+from kb.entail import entailed
 from kb.prompt import ZH_INSTRUCTION, says_dont_know
 from kb.text import cjk_ratio, normalize, ungrounded_facts
 from kb.types import AnswerPlan, Passage, Quote
@@ -98,4 +99,7 @@ def _grounded(sentence: str, plan: AnswerPlan, passages: list[Passage]) -> bool:
         return False
     have = normalize(f"{evidence} {plan.question}")
     names = [m.group() for m in _NAME.finditer(bare) if m.start() > 0]  # not the first word
-    return all(name.lower() in have for name in names)
+    if not all(name.lower() in have for name in names):
+        return False
+    context = [f"{p.title}. {p.heading}." for p in sources]
+    return entailed(bare, [p.text for p in sources], plan.question, context)  # restates one

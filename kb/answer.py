@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 
 from kb.abstractive import checked_sentences, cited_passages, render_cited
+from kb.entail import entailed
 from kb.prompt import says_dont_know, template
-from kb.text import cjk_ratio, tokens, ungrounded_facts
+from kb.text import cjk_ratio, is_code, tokens, ungrounded_facts
 from kb.types import AnswerPlan, FinalAnswer, Passage, Source
 
 MAX_LEAD_IN_CHARS = 240
@@ -22,17 +23,21 @@ _PROMPT_ECHO = re.compile(r"\b(?:question|facts?|answer|q|a)\s*:", re.I)
 _POLARITY = re.compile(r"\b(?:not|no|never|cannot|yes|none)\b|n't|不|没|无|否")
 _CITATION = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
 _SENTENCE = re.compile(r"(?<=[.!?。！？])\s+")
+_LIST_MARK = re.compile(r"^(?:[-*•>]|\d+[.)])\s+")
 _FACT = re.compile(r"[A-Za-z0-9][A-Za-z0-9.,:-]*")  # candidate numbers and codes, in place
 
 
 def render_sources(sources: list[Source], lang: str = "en") -> str:
-    """One short Markdown line: 'Sources: [Title](url), Other title'. Empty without sources."""
+    """One short Markdown line: 'Sources: [Title › Section](url#section), Other title', the
+    section being the one the first quote of that document came from. Empty without
+    sources."""
     seen: dict[str, Source] = {}
     for s in sources:
         seen.setdefault(s.doc, s)
     if not seen:
         return ""
-    items = [f"[{s.title}]({s.url})" if s.url else s.title for s in seen.values()]
+    labels = {d: f"{s.title} › {s.section}" if s.section else s.title for d, s in seen.items()}
+    items = [f"[{labels[d]}]({s.url})" if s.url else labels[d] for d, s in seen.items()]
     sep = "、" if lang == "zh" else ", "
     colon = "：" if lang == "zh" else ": "
     return f"_{template(lang, 'sources')}{colon}{sep.join(items)}_"
@@ -47,6 +52,14 @@ def numbered_sources(passages: list[Passage], lang: str = "en") -> str:
     sep = "、" if lang == "zh" else ", "
     colon = "：" if lang == "zh" else ": "
     return f"_{template(lang, 'sources')}{colon}{sep.join(items)}_"
+
+
+def quote_block(text: str) -> str:
+    """A verbatim unit as Markdown: each line of a procedure a `>` line; a code block as a
+    fenced block with its line breaks (never joined into one line)."""
+    if is_code(text):
+        return text
+    return "\n".join(f"> {' '.join(line.split())}" for line in text.splitlines() if line.strip())
 
 
 def handoff_line(lang: str, mention: str) -> str:
@@ -64,7 +77,7 @@ def finalize_answer(plan: AnswerPlan, generated: str, *, handoff_mention: str = 
         body = f"{template(lang, 'dont_know')} {handoff_line(lang, handoff_mention)}"
         return FinalAnswer(body, body, [], True, True, "abstain", False)
     sources = _dedupe([q.passage.source for q in plan.quotes])
-    quoted = "\n".join(f"> {' '.join(q.text.split())}" for q in plan.quotes)
+    quoted = "\n".join(quote_block(q.text) for q in plan.quotes)
     if plan.tier == "hedge":
         # A blank line ends the quote: a line right after `>` lines is drawn inside the quote.
         body = f"{template(lang, 'hedge')}\n{quoted}\n\n{handoff_line(lang, handoff_mention)}"
@@ -130,8 +143,11 @@ def grounded_lead_in(generated: str, plan: AnswerPlan) -> tuple[str, list[str]]:
     a question cannot dictate the lead-in; it adds at least one word from the quotes; and any
     negation or yes/no in it is backed by the quotes. A small model's paraphrase fails one of
     these far more often than it passes, and then the quotes speak for themselves under a
-    fixed lead-in."""
+    fixed lead-in. Last, it must be entailed by one quote (kb.entail: its words in that
+    quote's order, with that quote's modal and negation words), so a sentence assembled from
+    the quotes' words into a new claim is replaced too."""
     text = _CITATION.sub("", generated or "").strip().strip('"').strip()
+    text = _LIST_MARK.sub("", text)  # "- The user who..." copied from a list: the sentence
     if not text or says_dont_know(text):
         return "", []
     first = _SENTENCE.split(" ".join(text.split()))[0]
@@ -154,6 +170,9 @@ def grounded_lead_in(generated: str, plan: AnswerPlan) -> tuple[str, list[str]]:
     polarity = {w for w in _POLARITY.findall(first.lower())}
     if not polarity <= set(_POLARITY.findall(quoted.lower())):
         return "", []
+    context = [f"{q.passage.title}. {q.passage.heading}." for q in plan.quotes]
+    if not entailed(first, [q.text for q in plan.quotes], plan.standalone_question, context):
+        return "", []  # its words are the quotes', its claim is not (see kb.entail)
     return first, []
 
 

@@ -58,9 +58,9 @@ ANSWER_TYPES: dict[str, tuple[str, str]] = {
         r"how (far|high|tall|wide|deep|big)|\bdistance\b|\brange\b|多远|多高|多宽|续航",
         r"\d\s?(mm|cm|m|km|metres?|meters?|inch(es)?|ft|feet|miles?)\b|\d\s?(公里|千米|米|厘米)",
     ),
-    "count": (
+    "count": (  # a number, not the article "a"
         r"how many|多少个|几个|几次|多少次|多少台|多少",
-        rf"\b{_NUM}\b|{_ZH_NUM}",
+        rf"\b(?!(?:a|an|half)\b){_NUM}\b|{_ZH_NUM}",
     ),
 }
 _HOW_MUCH = re.compile(r"how much")
@@ -132,19 +132,57 @@ _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 _INFLECTIONS = ("ing", "ed", "es", "s", "er", "ers", "ly", "d")
 
 
+_ADDRESS = re.compile(r"\S+@\S+|@\S+|https?://\S+|\b[\w-]+\.(?:com|org|net|io|dev|co)\b\S*")
+_CONTRACTION = re.compile(
+    r"^(?:have|has|had|do|does|did|is|are|was|were|wo|ca|could|would|should|must)nt$"
+)
+
+
 def unknown_names(
-    question: str, in_kb: Callable[[str], bool], is_word: Callable[[str], bool]
+    question: str,
+    in_kb: Callable[[str], bool],
+    is_word: Callable[[str], bool],
+    near_kb: Callable[[str], bool] | None = None,
 ) -> list[str]:
     """Words of the question that are neither in the knowledge base nor ordinary words (not
     whole words in the embedder's vocabulary, even without an inflection): brand and product
-    names it never mentions ("homekit"). Evidence cannot be about them."""
+    names it never mentions ("homekit"). Evidence cannot be about them. Not names: e-mail
+    addresses, handles and URLs (the asker's own), apostrophe-less contractions ("havent"),
+    a misspelt knowledge-base word (`near_kb`: "permision"), and a compound of two ordinary
+    words of four letters or more ("screensharing")."""
     found = []
-    for word in _WORD.findall(normalize(question)):
+    for word in _WORD.findall(_ADDRESS.sub(" ", normalize(question))):
         if len(word) < 4 or word in STOPWORDS or any(in_kb(t) for t in tokens(word)):
             continue
-        if not _ordinary(word, is_word):
+        if _CONTRACTION.match(word) or (near_kb is not None and near_kb(word)):
+            continue
+        if not _ordinary(word, is_word) and not _compound(word, is_word):
             found.append(word)
     return found
+
+
+def _compound(word: str, is_word: Callable[[str], bool]) -> bool:
+    return any(
+        _ordinary(word[:i], is_word) and _ordinary(word[i:], is_word)
+        for i in range(4, len(word) - 3)
+    )
+
+
+def near_word(word: str, vocabulary: set[str]) -> bool:
+    """`word` is one edit (insert, delete, substitute, swap) from a vocabulary word of five
+    letters or more: a typo, not a new name."""
+    return len(word) >= 5 and bool(_edits(word) & vocabulary)
+
+
+def _edits(word: str) -> set[str]:
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    return (
+        {a + b[1:] for a, b in splits if b}
+        | {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+        | {a + c + b[1:] for a, b in splits if b for c in letters}
+        | {a + c + b for a, b in splits for c in letters}
+    )
 
 
 def _ordinary(word: str, is_word: Callable[[str], bool]) -> bool:
@@ -174,10 +212,17 @@ def subject_words(question: str, is_name: Callable[[str], bool]) -> set[str]:
 def about_subject(
     question: str, evidence: str, dense: float, is_name: Callable[[str], bool]
 ) -> bool:
-    """True when `evidence` (a unit with its heading and title) is about what the question
-    asks: it shares a subject word, or it is very close in meaning. A question with names
-    only ("Pebblewren W41?") is about its names, which retrieval already matched."""
+    """False only when `evidence` (a unit with its heading and title) matches the question
+    through a name alone: it shares one of the question's names but none of its subject
+    words, and is not very close in meaning ("Ireland" in a shipping table is not about the
+    population of Ireland). Evidence that shares no name is left to the calibrated score:
+    a paraphrase shares no words at all. A question with names only ("Pebblewren W41?") is
+    about its names, which retrieval already matched."""
     if dense >= ABOUT_DENSE:
         return True
     wanted = subject_words(question, is_name)
-    return not wanted or bool(wanted & set(tokens(evidence)))
+    have = set(tokens(evidence))
+    if not wanted or wanted & have:
+        return True
+    names = {t for p in named_phrases(question, is_name) for t in tokens(p)}
+    return not names & have

@@ -214,8 +214,8 @@ def _print_summary(s: dict[str, Any], results: list[Any]) -> None:
         return "-" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
 
     print(f"{s['questions']} on {s['kb']} with {s['model']}")
-    head = ("group", "n", "hit@1", "hit@3", "answer", "abstain", "offtopic", "tiers")
-    print("{:<14}{:>4}{:>8}{:>8}{:>8}{:>9}{:>9}  {}".format(*head))
+    head = ("group", "n", "hit@1", "hit@3", "answer", "abstain", "offtopic", "refused", "tiers")
+    print("{:<14}{:>4}{:>8}{:>8}{:>8}{:>9}{:>9}{:>9}  {}".format(*head))
     groups = (
         [("all", s)]
         + [(f"kind:{k}", v) for k, v in s["by_kind"].items()]
@@ -226,8 +226,10 @@ def _print_summary(s: dict[str, Any], results: list[Any]) -> None:
         print(
             f"{name:<14}{g['n']:>4}{fmt(g['hit@1']):>8}{fmt(g['hit@3']):>8}"
             f"{fmt(g['answer_accuracy']):>8}{fmt(g['abstain_accuracy']):>9}"
-            f"{fmt(g['off_topic_accuracy']):>9}  {tiers}"
+            f"{fmt(g['off_topic_accuracy']):>9}{fmt(g['false_refusals']):>9}  {tiers}"
         )
+    lead = s["lead_in"]
+    print(f"lead-in: the model's sentence kept {lead['kept']}, replaced {lead['replaced']}")
     lat = s["latency_s"]
     print(
         f"latency per question: p50 {lat['p50']:.2f} s, p95 {lat['p95']:.2f} s, "

@@ -8,6 +8,7 @@ checks and composes the reply. It also records answers and votes for the gaps re
 from __future__ import annotations
 
 import logging
+import re
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,11 +21,13 @@ from kb.checks import (
     entities_consistent,
     expected_types,
     has_answer_type,
+    near_word,
     unknown_names,
 )
 from kb.embedder import Embedder
-from kb.evidence import Evidence, idf_from_counts, quotes, select_evidence
+from kb.evidence import Evidence, idf_from_counts, quotes, select_evidence, with_procedure
 from kb.feedback import AnswerRecord, FeedbackStore, GapRow
+from kb.focus import question_focus
 from kb.ingest import IngestReport, ingest_dir
 from kb.prompt import build_messages, template
 from kb.retrieval import Hit, Retriever
@@ -60,6 +63,7 @@ class SupportDesk:
         self.modes = ChannelModes.parse(settings.channel_modes)
         self._names: set[str] | None = None  # words the KB writes capitalised (see proper_nouns)
         self._topic: set[str] | None = None  # words of the KB's titles and headings
+        self._words: set[str] | None = None  # every word the KB writes, lowercased
 
     @classmethod
     def open(
@@ -87,7 +91,7 @@ class SupportDesk:
 
     def ingest(self, kb_dir: Path, *, progress: bool = False) -> IngestReport:
         report = ingest_dir(kb_dir, self.store, self.embedder, progress=progress)
-        self._names = self._topic = None
+        self._names = self._topic = self._words = None
         return report
 
     def sets_for(self, channel_id: str | None) -> frozenset[str] | None:
@@ -110,7 +114,12 @@ class SupportDesk:
             standalone = model_standalone(self.engine, question, history) or standalone
         # 2) Hybrid retrieval in the channel's knowledge sets.
         sets = self.sets_for(channel_id)
-        hits = self.retriever.search(standalone, sets=sets, k=s.kb_top_k)
+        focus = question_focus(standalone)
+        asked = [t.get("content", "") for t in history or [] if t.get("role") == "user"]
+        thread = f"{asked[-1]} {question}" if asked else None
+        hits = self.retriever.search(
+            standalone, sets=sets, k=s.kb_top_k, focus=focus, thread=thread
+        )
         # 3) The units that best answer it, and how strongly.
         types = expected_types(standalone)
         ranked = select_evidence(
@@ -122,6 +131,9 @@ class SupportDesk:
         )
         chosen = quotes(ranked)
         confidence = chosen[0].score if chosen else 0.0
+        if not types and chosen:  # not a quantity question: a how-to is answered by steps
+            doc = self.store.doc_passages(chosen[0].hit.passage.doc_path)
+            chosen = with_procedure(standalone, chosen, doc, self.embedder)
         tier: Tier = (
             "answer"
             if confidence >= s.kb_answer_min_score
@@ -140,6 +152,8 @@ class SupportDesk:
                 tier = "hedge" if notes else "answer"
         passages = [_passage(h) for h in hits]
         by_id = {p.id: p for p in passages}
+        for e in chosen:  # a procedure may come from a passage retrieval did not rank
+            by_id.setdefault(e.hit.passage.id, _passage(e.hit))
         plan_quotes = [Quote(e.text, by_id[e.hit.passage.id], e.score) for e in chosen]
         # 4) The prompt, only when the model has something to do.
         style = s.kb_answer_style if tier == "answer" else "quotes"
@@ -272,7 +286,7 @@ class SupportDesk:
         """Reasons no passage can answer the question (empty: one may)."""
         if not chosen:
             return ("no passage is about the question's subject",)
-        unknown = unknown_names(question, self._in_kb, self.embedder.is_word)
+        unknown = unknown_names(question, self._in_kb, self.embedder.is_word, self._near_kb)
         if unknown:
             return (f"the help articles never mention {', '.join(unknown)}",)
         return ()
@@ -297,6 +311,13 @@ class SupportDesk:
         if self._names is None:
             self._names = proper_nouns(self.store.passage_texts())
         return word.lower() in self._names
+
+    def _near_kb(self, word: str) -> bool:
+        """A misspelling of a word the knowledge base uses (its words, as written)."""
+        if self._words is None:
+            texts = self.store.passage_texts()
+            self._words = {w for text in texts for w in re.findall(r"[a-z]+", text.lower())}
+        return near_word(word, self._words)
 
     def _in_kb(self, term: str) -> bool:
         return bool(self.store.doc_freqs([term]))

@@ -2,14 +2,19 @@
 
 Owns front matter (`title:`, `url:`; YAML read by python-frontmatter), HTML canonical links
 and `<title>`, Markdown sections (parsed by markdown-it-py) with tables flattened to one
-"Column: value" line per row, and the split into passages of a bounded size that each keep
-their document title and heading. Pure: no database, no model.
+"Column: value" line per row, code fences kept whole (one block with its line breaks, never
+joined into a line), and the split into passages of a bounded size that each keep their
+document title and heading. Documentation-site furniture is read, not shown: MkDocs
+(`!!! note`) and Docusaurus (`:::info`) admonitions keep their text, template macros
+(`{!file.md!}`, `{start_tabs}`, `{tab|web}`, `{% ... %}`), MDX imports and JSX tags, inline
+HTML tags and site-relative link targets are dropped. Pure: no database, no model.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +31,7 @@ SUFFIXES = {
     ".html": "html",
     ".htm": "html",
 }
+CODE_FENCE = "```"  # how a passage's text marks a code block (kept with its line breaks)
 MAX_PASSAGE_CHARS = 900  # ~200 word pieces: inside MiniLM's 256-token window with the title
 
 
@@ -64,6 +70,8 @@ def parse_document(rel_path: str, raw: bytes) -> Document:
         url = url or canonical
     elif kind == "text":
         body = _text_to_markdown(body)
+    if kind == "markdown":
+        body = clean_markdown(body)
     title, sections = _sections(body)
     title = meta.get("title") or title or html_title or _title_from_path(rel_path)
     chunks = [c for heading, lines in sections for c in _chunk_section(heading or title, lines)]
@@ -92,6 +100,125 @@ def _title_from_path(rel_path: str) -> str:
 
 
 _MD = MarkdownIt("commonmark", {"html": False}).enable("table")
+
+# --- documentation-site furniture ------------------------------------------------------------
+
+_FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
+# MkDocs / Python-Markdown: `!!! tip "Title"` or `??? note` over a block indented 4 spaces.
+_MKDOCS_ADMONITION = re.compile(r'^(\s*)(?:!!!|\?\?\?\+?)\s*[\w-]+(?:\s+"([^"]*)")?\s*$')
+# Docusaurus: `:::info Title`, `:::tip[Title]`, closed by `:::`.
+_DOCUSAURUS_ADMONITION = re.compile(r"^\s*:{3,}\s*[\w-]*\s*(?:\[(.*)\]|(.*))$")
+# A line that is only a template macro: `{start_tabs}`, `{tab|web}`, `{!include.md!}`,
+# `{% include x %}`, `{{ variable }}`.
+_MACRO_LINE = re.compile(
+    r"^\s*(?:\{![^{}]*!\}|\{%[^{}]*%\}|\{\{[^{}]*\}\}|\{[A-Za-z_][\w-]*(?:\|[^{}]*)?\})\s*$"
+)
+_INLINE_MACRO = re.compile(r"\{![^{}]*!\}|\{%[^{}]*%\}|\{\{[^{}]*\}\}|\{[a-z_][\w-]*\|[^{}\s]*\}")
+_MDX_LINE = re.compile(
+    r"^\s*(?:import\s.+\sfrom\s+['\"].+['\"];?|import\s+['\"].+['\"];?"
+    r"|export\s+(?:default\s+)?(?:const|function|let|var)\b.*)\s*$"
+)
+_JSX_LINE = re.compile(r"^\s*</?[A-Z][\w.]*(?:\s[^<>]*)?/?>\s*$")  # <Tabs>, <TabItem value=..>
+_HTML_TAG = re.compile(r"</?[A-Za-z][\w-]*(?:\s[^<>]*)?/?>")
+_HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_RELATIVE_LINK = re.compile(r"\[([^\[\]]+)\]\((?!https?:|mailto:)[^()\s]*\)")
+_EMPTY_PARENS = re.compile(r"[ \t]*\([ \t]*\)")
+_INNER_SPACES = re.compile(r"(?<=\S)[ \t]{2,}(?=\S)")
+_INLINE_CODE = re.compile(r"(?<!`)(`+)(?!`)(?:(?!\n[ \t]*\n).)+?(?<!`)\1(?!`)", re.S)
+_TAB_MACRO = re.compile(r"^\s*\{tab\|([\w-]+)\}\s*$")  # a platform tab: its name is a label
+_JSX_TAB = re.compile(r"^\s*<TabItem\b[^<>]*\blabel=[\"']([^\"']+)[\"'][^<>]*>\s*$")
+
+
+def clean_markdown(body: str) -> str:
+    """Documentation-site Markdown as a reader of the rendered page sees it: admonition
+    bodies as plain paragraphs (their title, if any, as a bold line), and no template
+    macros, MDX imports, JSX component tags, HTML tags or comments, or link targets that
+    only mean something on the site (`[text](/help/x)` becomes `text`). Code fences and
+    inline code are left exactly as written."""
+    out: list[str] = []
+    fence = ""
+    indent = None  # the body indent of the MkDocs admonition being read
+    for line in _HTML_COMMENT.sub("", body).split("\n"):
+        opening = _FENCE.match(line)
+        if fence:
+            out.append(line)
+            if opening and opening.group(1)[0] == fence[0] and len(opening.group(1)) >= len(fence):
+                fence = ""
+            continue
+        if indent is not None:
+            if not line.strip():
+                out.append("")
+                continue
+            width = len(line) - len(line.lstrip(" "))
+            if width >= indent:
+                line = line[4:]  # the admonition's body, one level out
+                opening = _FENCE.match(line)
+            else:
+                indent = None
+        if opening:
+            fence = opening.group(1)
+            out.append(line)
+            continue
+        m = _MKDOCS_ADMONITION.match(line)
+        if m:
+            indent = len(m.group(1)) + 4
+            out.extend([f"{m.group(1)}**{m.group(2)}**", ""] if m.group(2) else [""])
+            continue
+        m = _DOCUSAURUS_ADMONITION.match(line)
+        if m:
+            title = (m.group(1) or m.group(2) or "").strip()
+            out.extend([f"**{title}**", ""] if title else [""])
+            continue
+        m = _TAB_MACRO.match(line) or _JSX_TAB.match(line)
+        if m:  # "{tab|desktop-web}" -> "**Desktop web**", so the tabs' lists stay apart
+            out.extend(["", f"**{m.group(1).replace('-', ' ').strip().capitalize()}**", ""])
+            continue
+        if _MACRO_LINE.match(line) or _MDX_LINE.match(line) or _JSX_LINE.match(line):
+            out.append("")
+            continue
+        out.append(line)
+    return _outside_code("\n".join(out), _clean_prose)
+
+
+def _clean_prose(text: str) -> str:
+    text = _INLINE_MACRO.sub("", text)
+    text = _RELATIVE_LINK.sub(r"\1", text)
+    text = _HTML_TAG.sub("", text)
+    text = _EMPTY_PARENS.sub("", text)  # "the **gear** (<i ...></i>) icon" -> "the **gear** icon"
+    return _INNER_SPACES.sub(" ", text)  # where a tag was between two words
+
+
+def _outside_code(text: str, fn: Callable[[str], str]) -> str:
+    """Apply `fn` to the text outside code fences and inline code spans."""
+    parts: list[str] = []
+    prose: list[str] = []
+    fence = ""
+
+    def flush() -> None:
+        if prose:
+            chunk = "\n".join(prose)
+            pieces = _INLINE_CODE.split(chunk)  # with the group: text, ticks, text, ...
+            spans = [m.group() for m in _INLINE_CODE.finditer(chunk)]
+            rebuilt = fn(pieces[0])
+            for span, rest in zip(spans, pieces[2::2], strict=True):
+                rebuilt += span + fn(rest)
+            parts.append(rebuilt)
+            prose.clear()
+
+    for line in text.split("\n"):
+        opening = _FENCE.match(line)
+        if fence:
+            parts.append(line)
+            if opening and opening.group(1)[0] == fence[0] and len(opening.group(1)) >= len(fence):
+                fence = ""
+        elif opening:
+            flush()
+            fence = opening.group(1)
+            parts.append(line)
+        else:
+            prose.append(line)
+    flush()
+    return "\n".join(parts)
 
 
 def _sections(body: str) -> tuple[str, list[tuple[str, list[str]]]]:
@@ -123,15 +250,20 @@ def _sections(body: str) -> tuple[str, list[tuple[str, list[str]]]]:
             lines.append("")
         elif tok.type == "inline" and tokens[n - 1].type == "paragraph_open":
             text = " ".join(line.strip() for line in tok.content.splitlines())
-            if tokens[n - 1].hidden and markers:  # a list item's own text
+            if markers and tokens[n - 2].type == "list_item_open":  # a list item's own text
                 marker = markers[-1]
                 lines.append(f"- {text}" if marker == "-" else f"{marker}. {text}")
                 if marker != "-":
                     markers[-1] = str(int(marker) + 1)
+            elif markers:  # a further paragraph of the item: it continues the item's line
+                lines.append(text)
             else:
                 lines.extend([text, ""])
         elif tok.type in ("fence", "code_block"):
-            lines.extend([*tok.content.rstrip("\n").splitlines(), ""])
+            info = tok.info.strip().split()[0] if tok.type == "fence" and tok.info.strip() else ""
+            code = tok.content.rstrip()
+            ticks = "`" * max(3, 1 + max((len(r) for r in re.findall("`+", code)), default=0))
+            lines.extend([f"{ticks}{info}\n{code}\n{ticks}", ""])
         elif tok.type == "tr_open":
             row = []
         elif tok.type == "inline" and row is not None:
@@ -164,7 +296,14 @@ def _chunk_section(heading: str, lines: list[str]) -> list[Chunk]:
     for line in lines:
         if not line.strip():
             blocks.append("")
-        elif blocks and blocks[-1] and not re.match(r"^\s*([-*+]|\d+[.)])\s", line):
+        elif line.startswith(CODE_FENCE):
+            blocks.extend([line, ""])  # a code block stays one block, its lines unjoined
+        elif (
+            blocks
+            and blocks[-1]
+            and not blocks[-1].startswith(CODE_FENCE)
+            and not re.match(r"^\s*([-*+]|\d+[.)])\s", line)
+        ):
             blocks[-1] += " " + line.strip()  # a paragraph wrapped over several lines
         else:
             blocks.append(line.strip())

@@ -2,9 +2,11 @@
 
 Owns the question-file format (that of sample-kb/questions.jsonl), the metrics (retrieval
 hit@1/hit@3 by document, answer accuracy by `must_include`, abstain accuracy on unanswerable
-items, off-topic accuracy on `off_topic` items, latency) and their breakdown by kind and
-language. Every item goes through kb.ask.answer, the bot's own path: the route (in `auto`
-unless told otherwise), then desk.prepare -> engine.submit -> desk.finalize for the KB.
+items, off-topic accuracy on `off_topic` items, false refusals: answerable items whose reply
+says it couldn't find the answer, lead-in: how often the model's sentence was kept or
+replaced by the fixed one, latency) and their breakdown by kind and language. Every item
+goes through kb.ask.answer, the bot's own path: the route (in `auto` unless told otherwise),
+then desk.prepare -> engine.submit -> desk.finalize for the KB.
 
 An `off_topic` item is right when it is neither answered from the KB nor handed off (the
 general assistant or a small-talk reply takes it); its assistant prose is not generated.
@@ -44,6 +46,8 @@ class ItemResult:
     latency_s: float
     answer: str = field(repr=False)
     route: str = "kb"
+    refused: bool = False  # the reply says it couldn't find / doesn't know (or hands off only)
+    lead_in: str = "-"  # "kept": the model's sentence shown; "replaced": the fixed one instead
 
 
 def load_questions(path: Path) -> list[dict[str, Any]]:
@@ -95,6 +99,10 @@ def run_item(
     else:
         invented = any(match_text(s) in text for s in item.get("must_not_include") or [])
         correct = got.route == "kb" and is_dont_know(got.text) and not invented
+    refused = got.route == "kb" and is_dont_know(got.text)
+    lead_in = "-"
+    if final is not None and plan is not None and plan.needs_generation and not final.abstained:
+        lead_in = "kept" if final.model_text_used else "replaced"
     return ItemResult(
         str(item.get("id")),
         kind,
@@ -109,6 +117,8 @@ def run_item(
         latency,
         got.text,
         got.route,
+        refused,
+        lead_in,
     )
 
 
@@ -146,6 +156,12 @@ def _figures(results: list[ItemResult]) -> dict[str, Any]:
         "answer_accuracy": _rate([r.correct for r in answerable]),
         "answer_n": len(answerable),
         "confident_answer_accuracy": _rate([r.correct and r.tier == "answer" for r in answerable]),
+        "false_refusals": _rate([r.refused for r in answerable]),
+        "false_refusals_n": sum(r.refused for r in answerable),
+        "lead_in": {
+            "kept": sum(r.lead_in == "kept" for r in results),
+            "replaced": sum(r.lead_in == "replaced" for r in results),
+        },
         "abstain_accuracy": _rate([r.correct for r in unanswerable]),
         "abstain_n": len(unanswerable),
         "off_topic_accuracy": _rate([r.correct for r in off_topic]),

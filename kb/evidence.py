@@ -15,11 +15,17 @@ from dataclasses import dataclass
 from kb.embedder import Embedder
 from kb.ingest import passage_context
 from kb.retrieval import Hit
-from kb.text import cjk_ratio, is_cjk, split_units, tokens
+from kb.store import StoredPassage
+from kb.text import Unit, cjk_ratio, is_cjk, passage_units, tokens
 
 MAX_QUOTES = 2
 SECOND_QUOTE_MARGIN = 0.1  # quote a runner-up unit only when it scores this close to the best
 TYPE_PENALTY = 0.15
+# The retrieval prior: units of the document ranked n-th (from 0) lose
+# RANK_WEIGHT * (1 - 1 / (1 + n)), nothing for the first.
+# Retrieval judges a whole passage with its title and headings; one sentence alone is
+# judged on less, so the document that ranked first should win close calls.
+RANK_WEIGHT = 0.15
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +35,7 @@ class Evidence:
     score: float  # blended score (roughly 0..1.3)
     dense: float  # cosine(question, unit with its heading)
     coverage: float  # IDF-weighted share of the question's terms found in unit + heading
+    unit: Unit | None = None  # where the text sits in its passage (a step of a procedure...)
 
 
 def select_evidence(
@@ -44,7 +51,8 @@ def select_evidence(
     the kind of value the question asks for (a price, a duration...); units without it drop
     by TYPE_PENALTY, as in classic answer-type filtering."""
     hits = hits[:max_passages]
-    units = [(u, h) for h in hits for u in split_units(h.passage.text)]
+    structured = [(u, h) for h in hits for u in passage_units(h.passage.text)]
+    units = [(u.text, h) for u, h in structured]
     if not units:
         return []
     # 1) Dense: the unit alone and the unit in its context, against the question.
@@ -58,31 +66,77 @@ def select_evidence(
     weights = idf(q_terms)
     total = sum(weights.values()) or 1.0
     top_score = hits[0].score or 1.0
+    docs = list(dict.fromkeys(h.passage.doc_path for h in hits))
+    doc_rank = {d: n for n, d in enumerate(docs)}
     w_dense = 1.0 - 0.7 * cjk_ratio(question)
     ranked = []
-    for (unit, hit), ctx, a, b in zip(units, contexts, alone, situated, strict=True):
+    for (unit, hit), (info, _), ctx, a, b in zip(
+        units, structured, contexts, alone, situated, strict=True
+    ):
         have = set(tokens(f"{ctx} {unit}"))
         coverage = sum(w for t, w in weights.items() if t in have) / total
         dense = float(0.5 * a + 0.5 * b)
         w_cover = 0.3 + 0.5 * (1 - w_dense)
-        score = w_dense * dense + w_cover * coverage + 0.1 * hit.score / top_score
+        prior = RANK_WEIGHT * (1 / (1 + doc_rank[hit.passage.doc_path]) - 1)  # first: 0
+        score = w_dense * dense + w_cover * coverage + 0.1 * hit.score / top_score + prior
         if has_type is not None and not has_type(unit):
             score -= TYPE_PENALTY
-        ranked.append(Evidence(unit, hit, score, dense, coverage))
+        ranked.append(Evidence(unit, hit, score, dense, coverage, info))
     ranked.sort(key=lambda e: e.score, reverse=True)
     return ranked
 
 
+def with_procedure(
+    question: str,
+    chosen: list[Evidence],
+    doc_passages: list[StoredPassage],
+    embedder: Embedder,
+) -> list[Evidence]:
+    """The best quote plus the numbered procedure of its document that best fits the
+    question, when the document has one and no step is quoted yet: "can I..." and "how do
+    I..." are answered by the steps (the buttons to click), which a bi-encoder ranks below
+    the sentence that names the feature. Each procedure is judged with its section path."""
+    if not chosen or any(e.unit is not None and e.unit.kind == "step" for e in chosen):
+        return chosen
+    best = chosen[0]
+    found: list[tuple[StoredPassage, list[Unit]]] = []
+    for passage in doc_passages:
+        lists: dict[int, list[Unit]] = {}
+        for u in passage_units(passage.text):
+            if u.kind == "step":
+                lists.setdefault(u.block, []).append(u)
+        found.extend((passage, steps) for steps in lists.values())
+    if not found:
+        return chosen
+    texts = [
+        f"{passage_context(p.title, p.heading)}: {' '.join(u.text for u in steps)}"
+        for p, steps in found
+    ]
+    qvec = embedder.encode([question])[0]
+    sims = embedder.encode(texts) @ qvec
+    n = int(sims.argmax())
+    passage, steps = found[n]
+    hit = Hit(passage, best.hit.score, float(sims[n]), 0.0)
+    first = Evidence(steps[0].text, hit, best.score, float(sims[n]), best.coverage, steps[0])
+    as_ranked = [Evidence(u.text, hit, best.score, first.dense, 0.0, u) for u in steps]
+    return [best, procedure(first, as_ranked)]
+
+
 def quotes(ranked: list[Evidence]) -> list[Evidence]:
-    """The units to quote: the best, plus a close runner-up that adds something."""
+    """The units to quote: the best, plus a close runner-up that adds something. When the
+    best is a step of a numbered procedure, the whole procedure is the quote (one step of
+    a how-to answers nothing alone)."""
     if not ranked:
         return []
+    best = ranked[0]
+    if best.unit is not None and best.unit.kind == "step":
+        return [procedure(best, ranked)]
     chosen = [ranked[0]]
     for ev in ranked[1:]:
         if len(chosen) >= MAX_QUOTES or ev.score < ranked[0].score - SECOND_QUOTE_MARGIN:
             break
-        if ev.text not in chosen[0].text:
-            chosen.append(ev)
+        if ev.text not in chosen[0].text and ev.hit.passage.doc_path == best.hit.passage.doc_path:
+            chosen.append(ev)  # a runner-up from another article mixes two answers
     return chosen
 
 
@@ -98,3 +152,30 @@ def idf_from_counts(
         for t in terms
         if doc_freqs.get(t, 0) or not is_cjk(t)
     }
+
+
+MAX_STEPS = 8
+
+
+def procedure(step: Evidence, ranked: list[Evidence]) -> Evidence:
+    """The numbered list `step` belongs to, as one quote ("1. ...\n2. ..."), at its score."""
+    assert step.unit is not None
+    same = [
+        e.unit
+        for e in ranked
+        if e.hit.passage.id == step.hit.passage.id
+        and e.unit is not None
+        and e.unit.block == step.unit.block
+    ]
+    order = {u.text: n for n, u in enumerate(passage_units(step.hit.passage.text))}
+    steps = sorted({u.text: u for u in same}.values(), key=lambda u: order.get(u.text, 0))
+    lines: list[str] = []
+    marker = ""
+    for u in steps:
+        if u.marker == marker and lines:
+            lines[-1] += f" {u.text}"  # a long step split into sentences
+        elif len(lines) < MAX_STEPS:
+            lines.append(f"{u.marker} {u.text}")
+        marker = u.marker
+    text = "\n".join(lines)
+    return Evidence(text, step.hit, step.score, step.dense, step.coverage, step.unit)

@@ -177,6 +177,16 @@ class IndexStore:
             ).fetchall()
         return {r[0]: StoredPassage(*r) for r in rows}
 
+    def doc_passages(self, path: str) -> list[StoredPassage]:
+        """Every passage of one document, in reading order."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT p.id, d.path, d.kb_set, d.title, d.url, p.heading, p.text FROM passages p"
+                " JOIN docs d ON d.id = p.doc_id WHERE d.path = ? ORDER BY p.ord",
+                (path,),
+            ).fetchall()
+        return [StoredPassage(*r) for r in rows]
+
     def passage_texts(self) -> list[str]:
         with self._lock:
             return [r[0] for r in self._db.execute("SELECT text FROM passages")]

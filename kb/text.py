@@ -11,6 +11,8 @@ import functools
 import re
 import threading
 import unicodedata
+from dataclasses import dataclass
+from typing import Literal
 
 import snowballstemmer
 
@@ -84,22 +86,75 @@ def detect_lang(text: str) -> str:
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"“(\[*]?[A-Z0-9])|(?<=[。！？；])")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+")
+_STEP = re.compile(r"^\s*(\d+)[.)]\s+")
+_CODE_FENCE = re.compile(r"^(`{3,}|~{3,})")
+
+UnitKind = Literal["sentence", "item", "step", "code"]
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """A piece of a passage a reader can quote alone, with where it sits."""
+
+    text: str  # verbatim; a list item without its marker; a code block with its fences
+    kind: UnitKind  # "step": an item of a numbered list (a procedure)
+    block: int  # which paragraph, list or code block of the passage it belongs to
+    marker: str = ""  # "1." for a step
+
+
+def passage_units(text: str, max_chars: int = 400) -> list[Unit]:
+    """The quotable units of a passage's text (see kb.documents: one line per paragraph,
+    list item or table row; code blocks fenced, over several lines): sentences of
+    paragraphs, list items, and each code block whole."""
+    units: list[Unit] = []
+    block = -1
+    prev = ""  # kind of the previous line, to tell where a list starts
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i].strip()
+        i += 1
+        if not line:
+            prev = ""
+            continue
+        fence = _CODE_FENCE.match(line)
+        if fence:
+            body = [lines[i - 1].strip()]
+            while i < len(lines):
+                body.append(lines[i])
+                i += 1
+                if lines[i - 1].strip() == fence.group(1):
+                    break
+            block += 1
+            units.append(Unit("\n".join(body), "code", block))
+            prev = "code"
+            continue
+        step = _STEP.match(line)
+        if step or _LIST_ITEM.match(line):
+            kind: UnitKind = "step" if step else "item"
+            if prev != kind or (step and step.group(1) == "1"):
+                block += 1
+            item = _LIST_ITEM.sub("", line)
+            marker = f"{step.group(1)}." if step else ""
+            parts = [item] if len(item) <= max_chars else _sentences(item)
+            units.extend(Unit(p, kind, block, marker) for p in parts)
+            prev = kind
+        else:
+            block += 1
+            units.extend(Unit(p, "sentence", block) for p in _sentences(line))
+            prev = "sentence"
+    return [u for u in units if len(u.text) > 1]
 
 
 def split_units(text: str, max_chars: int = 400) -> list[str]:
     """Split passage text into units a reader can quote alone: list items, table rows
-    (already flattened to one line each) and sentences of paragraphs."""
-    units: list[str] = []
-    for line in text.splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        if _LIST_ITEM.match(line):
-            item = _LIST_ITEM.sub("", line)
-            units.extend([item] if len(item) <= max_chars else _sentences(item))
-        else:
-            units.extend(_sentences(line))
-    return [u for u in units if len(u) > 1]
+    (already flattened to one line each), sentences of paragraphs and whole code blocks."""
+    return [u.text for u in passage_units(text, max_chars)]
+
+
+def is_code(unit: str) -> bool:
+    """A unit that is a fenced code block (to be shown as one, never joined into a line)."""
+    return bool(_CODE_FENCE.match(unit))
 
 
 def _sentences(paragraph: str) -> list[str]:

@@ -6,6 +6,7 @@ cheaply and tests can build them by hand.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -15,8 +16,9 @@ Tier = Literal["answer", "hedge", "abstain"]
 @dataclass(frozen=True, slots=True)
 class Source:
     title: str
-    url: str | None
+    url: str | None  # with the section's #anchor when the passage sits under a heading
     doc: str  # path relative to the knowledge-base root
+    section: str = ""  # the heading path under the title ("Prices › Refunds"), if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +36,13 @@ class Passage:
 
     @property
     def source(self) -> Source:
-        return Source(self.title, self.url, self.doc)
+        """The document, pointing at this passage's section: `url#anchor` (the anchor a
+        documentation site gives the heading: lowercase, punctuation dropped, spaces as
+        hyphens) when the document has a url."""
+        if not self.heading or self.heading == self.title:
+            return Source(self.title, self.url, self.doc)
+        url = f"{self.url.split('#')[0]}#{anchor(self.heading)}" if self.url else None
+        return Source(self.title, url, self.doc, self.heading)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,3 +92,12 @@ class FinalAnswer:
     tier: Tier
     model_text_used: bool  # the model's lead-in passed the grounding checks and is shown
     rejected_facts: list[str] = field(default_factory=list)  # invented numbers/codes dropped
+
+
+def anchor(heading_path: str) -> str:
+    """The #fragment of a heading on a documentation site (GitHub, Docusaurus and MkDocs
+    slugs agree on plain headings): the last heading of the path, lowercased, punctuation
+    dropped, spaces and hyphen runs as one hyphen."""
+    last = heading_path.split(" › ")[-1].strip().lower()
+    slug = re.sub(r"[^\w\s-]", "", last)
+    return re.sub(r"[\s-]+", "-", slug).strip("-")

@@ -29,7 +29,7 @@ def test_grounded_answer_quotes_the_passage_and_ends_with_sources() -> None:
     final = finalize_answer(_plan(), "The cartridge costs £34.99.")
     assert final.text.splitlines() == [
         "The cartridge costs £34.99.", "> A cartridge costs £34.99.",
-        "_Sources: [Skylark P2 Filters](https://help.example/filters)_"]
+        "_Sources: [Skylark P2 Filters › Filters](https://help.example/filters#filters)_"]
     assert final.model_text_used and not final.abstained and not final.handoff
     assert final.sources == [PASSAGE.source]
 
@@ -66,7 +66,9 @@ def test_chinese_question_gets_chinese_templates() -> None:
     assert final.text == "抱歉，我在帮助文档中没有找到相关信息。 需要为您转接人工客服吗？"
     answered = finalize_answer(_plan("answer", "zh", "滤芯多少钱？"), "A cartridge costs £34.99.")
     assert answered.body.startswith("根据我们的帮助文档：")  # an English lead-in is not used
-    assert answered.text.endswith("_来源：[Skylark P2 Filters](https://help.example/filters)_")
+    assert answered.text.endswith(
+        "_来源：[Skylark P2 Filters › Filters](https://help.example/filters#filters)_"
+    )
 
 
 def test_the_draft_lead_in_never_shows_an_invented_value() -> None:

@@ -32,7 +32,8 @@ def test_tiny_engine_gibberish_never_reaches_the_user(desk: SupportDesk, tiny_en
     generated = tiny_engine.submit(plan.messages, SamplingParams(max_new_tokens=24)).result().text
     final = desk.finalize(plan, generated)
     assert final.body.splitlines()[0] == "Here's what our help articles say:"
-    assert "€15" in final.text and final.text.endswith("_Sources: Shipping and Delivery_")
+    assert "€15" in final.text
+    assert final.text.endswith("_Sources: Shipping and Delivery › Delivery prices_")
 
 
 def test_multi_turn_question_is_made_standalone(desk: SupportDesk) -> None:
