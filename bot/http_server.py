@@ -7,6 +7,12 @@ malformed or negative `Content-Length` (400) and bodies over `MAX_BODY_BYTES` (4
 application sees them, closes connections idle for `timeout_s`, and holds at most
 `connection_limit` sockets open. Bolt acks events before running listeners, so a slow answer
 never holds up the response.
+
+Against clients that send slowly on purpose (never idle), `bot.http_guard` bounds each
+request's total arrival time (`request_timeout_s`) and keeps `reserve` connections free by
+closing the oldest unfinished requests, so Slack's deliveries and /healthz always get in.
+Every Slack request is signature-checked and parsed by `bot.http_requests` before Bolt sees
+it: unsigned → 401 (logged without its body), signed but malformed → 400 (one WARNING).
 """
 
 from __future__ import annotations
@@ -18,10 +24,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import waitress
 from slack_bolt import App
-from slack_bolt.adapter.wsgi import SlackRequestHandler
 from waitress import wasyncore
+from waitress.adjustments import Adjustments
+from waitress.task import ThreadedTaskDispatcher
+
+from bot.http_guard import GuardedServer
+from bot.http_requests import SlackHttpEndpoint, respond
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
@@ -38,24 +47,36 @@ Health = Callable[[], tuple[bool, dict[str, Any]]]
 
 @dataclass(frozen=True)
 class HttpLimits:
-    """What one client may cost: worker threads, open sockets, idle seconds."""
+    """What one client may cost: worker threads, open sockets, idle seconds, and the seconds
+    one request may take to arrive; `reserve` connections are kept free for new ones."""
 
     threads: int = 8
     connection_limit: int = 1000
     timeout_s: int = 10
+    request_timeout_s: float = 10.0
+    reserve: int = 100
+
+    @property
+    def effective_reserve(self) -> int:
+        return max(1, min(self.reserve, self.connection_limit // 2))
 
 
 class BotHttpServer:
     """Serves a Bolt app over HTTP until stop()."""
 
     def __init__(
-        self, app: App, host: str, port: int, health: Health, limits: HttpLimits | None = None
+        self,
+        app: App,
+        host: str,
+        port: int,
+        health: Health,
+        limits: HttpLimits | None = None,
+        *,
+        signing_secret: str | None = None,
     ) -> None:
         limits = limits or HttpLimits()
         self._map: dict[int, Any] = {}
-        self._server: Any = waitress.create_server(
-            bolt_wsgi_app(app, health),
-            map=self._map,
+        adjustments = Adjustments(
             host=host,
             port=port,
             threads=limits.threads,
@@ -68,12 +89,33 @@ class BotHttpServer:
             expose_tracebacks=False,
             ident="deskhand",
         )
+        dispatcher = ThreadedTaskDispatcher()
+        dispatcher.set_thread_count(limits.threads)
+        self.endpoint = SlackHttpEndpoint(app, signing_secret)
+        self._server = GuardedServer(
+            bolt_wsgi_app(self.endpoint, health),
+            self._map,
+            dispatcher=dispatcher,
+            adj=adjustments,
+            sockinfo=adjustments.listen[0],
+            request_timeout_s=limits.request_timeout_s,
+            reserve=limits.effective_reserve,
+        )
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="http", daemon=True)
 
     @property
     def port(self) -> int:
         return int(self._server.effective_port)
+
+    def guard_counts(self) -> dict[str, int]:
+        """Connections closed by the guard, and requests refused before Bolt."""
+        return {
+            "timed_out": self._server.timed_out,
+            "shed": self._server.shed,
+            "refused": self.endpoint.refused,
+            "malformed": self.endpoint.malformed,
+        }
 
     def start(self) -> None:
         self._thread.start()
@@ -96,9 +138,10 @@ class BotHttpServer:
             self._server.task_dispatcher.shutdown(timeout=5)
 
 
-def bolt_wsgi_app(app: App, health: Health) -> Callable[..., Iterable[bytes]]:
-    """The WSGI application: /healthz, then Bolt's adapter for each Slack path."""
-    handlers = {path: SlackRequestHandler(app, path) for path in SLACK_PATHS}
+def bolt_wsgi_app(
+    endpoint: Callable[..., Iterable[bytes]], health: Health
+) -> Callable[..., Iterable[bytes]]:
+    """The WSGI application: /healthz, then the checked Slack endpoint for each Slack path."""
 
     def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -106,13 +149,9 @@ def bolt_wsgi_app(app: App, health: Health) -> Callable[..., Iterable[bytes]]:
             ok, details = health()
             body = json.dumps({"ok": ok, **details}).encode()
             return _plain(start_response, "200 OK" if ok else "503 Service Unavailable", body)
-        handler = handlers.get(path)
-        if handler is None:
-            return _plain(start_response, "404 Not Found", b"not found")
-        try:
-            return handler(environ, start_response)
-        except UnicodeDecodeError:
-            return _plain(start_response, "400 Bad Request", b"body is not UTF-8")
+        if path not in SLACK_PATHS:
+            return respond(start_response, 404, "not found")
+        return endpoint(environ, start_response)
 
     return application
 

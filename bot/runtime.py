@@ -140,7 +140,10 @@ def start_bot(
                 threads=settings.http_threads,
                 connection_limit=settings.http_connection_limit,
                 timeout_s=settings.http_timeout_s,
+                request_timeout_s=settings.http_request_timeout_s,
+                reserve=settings.http_connection_reserve,
             ),
+            signing_secret=signing_secret,
         )
         running.http_server.start()
     # Everything loaded so far (model, tokenizer, Bolt, the index) lives as long as the process:

@@ -126,6 +126,12 @@ class Settings(BaseSettings):
     http_threads: int = Field(8, ge=1, description="HTTP mode worker threads")
     http_connection_limit: int = Field(1000, ge=10, description="open sockets; more wait")
     http_timeout_s: int = Field(10, ge=1, description="close HTTP connections idle this long")
+    http_request_timeout_s: float = Field(
+        10.0, gt=0, description="close a connection whose request takes longer to arrive"
+    )
+    http_connection_reserve: int = Field(
+        100, ge=1, description="connections kept free (the oldest unfinished are closed)"
+    )
     log_message_text: bool = Field(False, description="let message text into (DEBUG) logs")
 
     # --- durable state (store/) -----------------------------------------------------------
