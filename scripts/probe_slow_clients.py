@@ -130,7 +130,6 @@ def main() -> int:
         for d in deliveries:
             first.setdefault(d.payload["event"]["ts"], d)
         acked_first_try = sum(d.outcome == "acked" for d in first.values())
-        acks = [d for d in deliveries if d.outcome == "acked"]
         answered = sum(1 for ts in asked if len(sb.thread("support", ts)) > 1)
         counts = bot.http_server.guard_counts() if bot.http_server else {}
     finally:
@@ -139,7 +138,7 @@ def main() -> int:
         bot.stop()
         engine.shutdown()
         sb.stop()
-    connects, closed, refused, open_at_end = (int(x) for x in out) if out else (0, 0, 0, 0)
+    connects, closed, refused, still_open = (int(x) for x in out) if out else (0, 0, 0, 0)
     result = {
         "clients": args.clients,
         "connection_limit": settings.http_connection_limit,
@@ -156,6 +155,7 @@ def main() -> int:
         "attacker_connects": connects,
         "attacker_closed_by_server": closed,
         "attacker_refused": refused,
+        "attacker_open_at_end": still_open,
         "guard": counts,
     }
     print(json.dumps(result, indent=None if args.json else 2))
