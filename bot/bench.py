@@ -69,6 +69,10 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if any(arg == "--soak" or arg.startswith("--soak=") for arg in argv or []):
+        from bot.bench_soak import main as soak  # steady load with faults (issue 18)
+
+        return soak(argv)
     args = parse_args(list(argv or []))
     setup_logging("WARNING")
     if args.child:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import aiohttp
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode.async_internals import send_async_response
 from slack_bolt.adapter.socket_mode.internals import run_bolt_app
@@ -89,7 +90,14 @@ class AckFirstSocketMode:
 
     async def _on_request(self, client: Any, req: SocketModeRequest) -> None:
         if req.type == "events_api":
-            await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
+            try:
+                await client.send_socket_mode_response(
+                    SocketModeResponse(envelope_id=req.envelope_id)
+                )
+            except (ConnectionError, aiohttp.ClientError) as err:
+                # The socket closed under us: Slack delivers it again, and the store's claim
+                # keeps that redelivery from a second answer; answer now all the same.
+                logger.info("could not ack envelope %s (%s)", req.envelope_id, err)
             self._loop.run_in_executor(self._dispatch, self._dispatch_event, req)
             return
         started = time.time()
