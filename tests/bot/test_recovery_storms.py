@@ -139,3 +139,22 @@ def test_an_answer_cut_by_the_length_limit_says_so(workspace, run_bot, script, s
     reply = workspace.wait_for_reply("support", ts, timeout=20)
     assert answer_text(workspace, "support", ts).startswith("Fit the EAGLE-HAR")
     assert errors.CUT_SHORT_LENGTH in str(reply["blocks"])
+
+
+def test_an_ask_again_that_reaches_nobody_is_counted_not_raised(
+    workspace, run_bot, script, scripted_engine, tmp_path, caplog
+):
+    caplog.set_level(logging.INFO)
+    url = _store_url(tmp_path)
+    _orphan(workspace, url, "are you there?")
+    workspace.reset()  # the thread is gone: the notice goes by DM, and the DM fails too
+    workspace.inject("chat.postMessage", error="channel_not_found", times=None)
+    bot = run_bot(workspace, scripted_engine, replica_lease_s=1.0)
+    workspace.wait_for(lambda: bot.recovery.undelivered == 1 or None, timeout=20)
+    time.sleep(1.5)
+    [row] = _job_rows(url)
+    assert (row["state"], row["outcome"]) == ("failed", "gone")
+    assert (bot.recovery.undelivered, bot.recovery.apologized) == (1, 0)
+    assert _problems(caplog.records) == []
+    assert any("could not tell" in r.getMessage() for r in caplog.records)
+    workspace.take_violations()  # the injected failure is the point of this test
