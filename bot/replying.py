@@ -363,6 +363,11 @@ class ThreadReply:
             self._user_stopped(part)
             return
         logger.warning("native streaming failed (%s): falling back to chat.update", code)
+        if part.ts:
+            # Still a live stream on Slack's side (a 429 past the retries, a timeout): it takes
+            # no chat.update (streaming_state_conflict) until it is stopped.
+            with contextlib.suppress(SlackApiError):
+                self.client.chat_stopStream(channel=self.target.channel_id, ts=part.ts)
         self._write_update(part, text)
 
     def _retire_stream(self, part: _Part, text: str) -> None:
