@@ -4,10 +4,12 @@ In one process and one run: (1) the prompts one at a time with `model.generate` 
 the baseline; (2) all of them submitted at once to the engine in fp32, checked against (1)
 token for token; (3) all of them at once to the engine in its default configuration (int8
 weights on a float32 CPU, bf16 on a bf16-capable one; the prefix cache and chunked prefill
-as configured), and with --peer llama-cpp (4) the same prompts through llama.cpp. (3) and
-(4) run in `--rounds` rounds, one of each per round, and their medians are reported: on a
-shared machine a neighbour's burst then slows one round of both sides, not one side of
-the ratio. Ratios measured in the same run are what to quote.
+as configured), and (4) the same prompts through llama.cpp's own server, in its own
+process: with --peer llama-server all at once on `llama-server -np N` (continuous batching
+over N parallel slots, at every concurrency level), with --peer llama-cpp one at a time
+(`-np 1`). (3) and (4) run in `--rounds` rounds, one of each per round, and their medians
+are reported: on a shared machine a neighbour's burst then slows one round of both sides,
+not one side of the ratio. Ratios measured in the same run are what to quote.
 """
 
 from __future__ import annotations
@@ -104,8 +106,34 @@ def run_engine(
         "wall_s": wall,
         "tokens": tokens,
         "outputs": [r.token_ids for r in results],
+        "texts": [r.text for r in results],
         "ttft_p50_s": statistics.median(ttfts),
         "ttft_p95_s": _percentile(ttfts, 0.95),
+    }
+
+
+def _versus(
+    peer: str, level: str, engine_rounds: list[dict[str, Any]], peer_rounds: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The peer's medians at one concurrency level ("" = --requests) and the engine's ratio to
+    them, overall and round by round (each round's engine run against the same round's)."""
+    prefix, suffix = (f"{level}_", f"_{level}") if level else ("", "")
+    peer_tok_s = statistics.median(r["tok_s"] for r in peer_rounds)
+    engine_tok_s = statistics.median(r["tok_s"] for r in engine_rounds)
+    return {
+        f"{prefix}{peer}_tok_s": round(peer_tok_s, 1),
+        f"{prefix}{peer}_tok_s_rounds": [round(r["tok_s"], 1) for r in peer_rounds],
+        f"{prefix}{peer}_ttft_p50_s": round(
+            statistics.median(r["ttft_p50_s"] for r in peer_rounds), 3
+        ),
+        f"{prefix}{peer}_ttft_p95_s": round(
+            statistics.median(r["ttft_p95_s"] for r in peer_rounds), 3
+        ),
+        f"vs_{peer}{suffix}": round(engine_tok_s / peer_tok_s, 2),
+        f"vs_{peer}_rounds{suffix}": [
+            round(e["tok_s"] / p["tok_s"], 2)
+            for e, p in zip(engine_rounds, peer_rounds, strict=True)
+        ],
     }
 
 
@@ -169,15 +197,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--peer",
-        choices=["llama-cpp", "hf-cb", "openai"],
+        choices=["llama-server", "llama-cpp", "hf-cb", "openai"],
         action="append",
         default=[],
-        help="also measure llama.cpp, transformers' continuous batching, or the remote path",
+        help="also measure llama.cpp's llama-server with parallel slots, llama.cpp one "
+        "request at a time, transformers' continuous batching, or the remote path",
     )
     parser.add_argument(
         "--engine-url",
         default=None,
-        help="with --peer openai: the server; omitted, a llama.cpp server is started here",
+        help="with --peer openai: the server; omitted, a llama-server is started here",
     )
     parser.add_argument(
         "--quantize",
@@ -201,7 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--quality",
         metavar="DIR",
-        help="int8 vs float32 (and llama.cpp with --peer llama-cpp) on the text files in DIR",
+        help="int8 vs float32 on the text files in DIR",
     )
     parser.add_argument(
         "--tokenizer",
@@ -231,7 +260,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         resolve_source,
         use_threads,
     )
-    from engine.model.quantize import choose_quantization
     from engine.testing.reference import clone_as, generate_one, random_llama
 
     settings = load_settings()
@@ -260,8 +288,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.quality:
         from engine.testing.quality import quality
 
-        gguf = source.location if "llama-cpp" in args.peer and source.kind == "gguf" else None
-        return {"model": name} | quality(model, tokenizer, args.quality, gguf)
+        return {"model": name} | quality(model, tokenizer, args.quality)
     if args.workload == "support" or args.long_prompt:
         return _scenario(args, model, tokenizer, eos_ids, cpu_threads, settings, name, device)
     chat = ChatFormat(tokenizer, eos_ids)
@@ -302,7 +329,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     # (3) the engine in its default configuration (weights, prefix cache, chunked prefill),
     # and (4) the peer; in rounds, each round running both, so a noisy neighbour slows
     # both sides of a ratio rather than one. Medians over the rounds are reported.
-    quantize = choose_quantization(settings.quantize, device, default_dtype)
+    default_dtype, quantize = default_weights(settings, device, model, tokenizer, name, threads)
+    report["dtype"] = str(default_dtype).removeprefix("torch.")
     report["quantize"] = quantize
     report["prefix_cache_mb"] = settings.prefix_cache_mb
     default_model = _default_model(model, default_dtype, quantize, tokenizer)
@@ -339,12 +367,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for suffix, graphs in variants:
             runs[f"c{level}{suffix}"] = (level, graphs, build_prompts(level))
     peer = None
-    if "llama-cpp" in args.peer:
-        from engine.testing.peers import LlamaCppPeer
+    if {"llama-server", "llama-cpp"} & set(args.peer):
+        from engine.testing.peers import LlamaServerPeer
 
-        peer = LlamaCppPeer(source.location, threads, warm_up=warm_up_prompts(1)[0])
-        report["peer"] = "llama-cpp-python, one request at a time"
+        peer = LlamaServerPeer(source.location, threads, settings, context)
+        report["peer"] = f"llama.cpp's llama-server, its own process, {threads} threads"
     measured: dict[str, list[dict[str, Any]]] = {name: [] for name in runs}
+    served: dict[str, list[dict[str, Any]]] = {name: [] for name in runs}
     peer_rounds: list[float] = []
     for _ in range(max(1, args.rounds)):
         for name, (rows, graphs, many) in runs.items():
@@ -353,8 +382,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             if not name:
                 report["prefix_hit_rate"] = engine.stats().extra.get("prefix_hit_rate", 0.0)
             engine.shutdown()
-        if peer is not None:
-            peer_rounds.append(peer.tok_s(conversations, n))
+            if peer is not None and "llama-server" in args.peer and not name.endswith("_eager"):
+                served[name].append(peer.together(many, warm_up_prompts(len(many)), n))
+        if peer is not None and "llama-cpp" in args.peer:
+            peer_rounds.append(peer.one_at_a_time_tok_s(conversations, warm_up_prompts(1), n))
     report["rounds"] = max(1, args.rounds)
 
     default_rounds = measured.pop("")
@@ -371,6 +402,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     for name, results in measured.items():  # extra concurrency levels (e.g. 1,16,64 on a GPU)
         report[f"{name}_tok_s"] = round(statistics.median(r["tok_s"] for r in results), 1)
         report[f"{name}_ttft_p95_s"] = round(statistics.median(r["ttft_p95_s"] for r in results), 3)
+    if served[""]:  # llama-server at every level, the default count of requests first
+        report |= _versus("llama_server", "", default_rounds, served[""])
+        for name, results in measured.items():
+            if served[name]:
+                report |= _versus("llama_server", name, results, served[name])
     if peer_rounds:
         peer_tok_s = statistics.median(peer_rounds)
         report["peer_tok_s"] = round(peer_tok_s, 1)
@@ -416,11 +452,9 @@ def _scenario(
 ) -> dict[str, Any]:
     """--workload support / --long-prompt N (engine.bench_scenarios), in the default dtype."""
     from engine import bench_scenarios
-    from engine.model.loader import choose_dtype, choose_prefill_chunk
-    from engine.model.quantize import choose_quantization
+    from engine.model.loader import choose_prefill_chunk
 
-    dtype = choose_dtype(settings.dtype, device)
-    quantize = choose_quantization(settings.quantize, device, dtype)
+    dtype, quantize = default_weights(settings, device, model, tokenizer, name, threads or 1)
     default_model = _default_model(model, dtype, quantize, tokenizer)
 
     def make(rows: int, context: int, **options: Any) -> Engine:
@@ -439,6 +473,24 @@ def _scenario(
         report |= bench_scenarios.long_prompt(make, chunk, args.long_prompt)
     report["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     return report
+
+
+def default_weights(
+    settings: Any, device: Any, model: Any, tokenizer: Any, name: str, threads: int
+) -> tuple[Any, str]:
+    """The served configuration's (dtype, quantization), chosen as start_engine chooses it."""
+    from engine.model.cpu_path import choose_cpu_path
+    from engine.model.loader import choose_dtype
+    from engine.model.quantize import choose_quantization
+
+    if device.type == "cpu" and settings.dtype == "auto" and settings.quantize == "auto":
+        rows = settings.max_batch or 16
+        path = choose_cpu_path(
+            model, tokenizer, name=name, rows=rows, threads=threads, cache_dir=settings.cache_dir
+        )
+        return choose_dtype(path.dtype, device), path.quantize
+    dtype = choose_dtype(settings.dtype, device)
+    return dtype, choose_quantization(settings.quantize, device, dtype)
 
 
 def _default_model(model: Any, dtype: Any, quantize: str, tokenizer: Any) -> Any:

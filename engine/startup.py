@@ -21,6 +21,7 @@ def start_engine(settings: Any) -> Engine:
         from engine.remote.startup import start_remote_engine
 
         return start_remote_engine(settings)  # type: ignore[return-value]
+    from engine.model.cpu_path import choose_cpu_path
     from engine.model.loader import (
         choose_device,
         choose_dtype,
@@ -34,14 +35,33 @@ def start_engine(settings: Any) -> Engine:
     from engine.model.runner import ModelRunner
 
     device = choose_device(settings.device)
-    dtype = choose_dtype(settings.dtype, device)
+    measure = device.type == "cpu" and settings.dtype == "auto" and settings.quantize == "auto"
+    dtype = choose_dtype("float32" if measure else settings.dtype, device)
     threads = choose_threads(settings.torch_threads)
     use_threads(device, threads)
     loaded = load_model(
         resolve_source(settings.model), device=device, dtype=dtype, cache_dir=settings.cache_dir
     )
-    quantize = choose_quantization(settings.quantize, device, dtype)
     max_running = settings.max_batch or (64 if device.type == "cuda" else 16)
+    if measure:  # int8 or bf16, whichever decodes faster on this CPU (measured once, cached)
+        path = choose_cpu_path(
+            loaded.model,
+            loaded.tokenizer,
+            name=loaded.source.name,
+            rows=max_running,
+            threads=threads,
+            cache_dir=settings.cache_dir,
+        )
+        logger.info(
+            "weights: %s%s: %s",
+            path.dtype,
+            " + int8" if path.quantize == "int8" else "",
+            path.reason,
+        )
+        loaded.model.to(choose_dtype(path.dtype, device))
+        quantize = path.quantize
+    else:
+        quantize = choose_quantization(settings.quantize, device, dtype)
     runner = ModelRunner(
         loaded.model,
         name=loaded.source.name,

@@ -85,7 +85,8 @@ def fresh_postgres_database(base_url: str, hint: str) -> Iterator[str]:
 
 
 def _start_llama_server() -> LlamaServer:
-    """llama-cpp-python's server on the packaged GGUF, ready; skips saying how to get it."""
+    """llama.cpp's llama-server (4 parallel slots) on the packaged GGUF, ready; skips saying
+    why when it cannot start (not built, or it crashes on this CPU)."""
     reason = missing_reason()
     if reason:
         pytest.skip(reason)
@@ -93,12 +94,12 @@ def _start_llama_server() -> LlamaServer:
     try:
         return server.wait_ready()
     except RuntimeError as err:
-        pytest.skip(f"llama_cpp.server did not start: {err}")
+        pytest.skip(f"llama-server did not start: {err}")
 
 
 @pytest.fixture(scope="session")
 def llama_server() -> Iterator[LlamaServer]:
-    """One `python -m llama_cpp.server` for the session (an engine.remote.LlamaServer)."""
+    """One `llama-server` for the session (an engine.remote.LlamaServer)."""
     server = _start_llama_server()
     yield server
     server.stop()

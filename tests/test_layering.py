@@ -54,3 +54,16 @@ def test_only_the_settings_module_reads_the_environment() -> None:
             if ("os.environ" in text or "os.getenv" in text) and path.name != "settings.py":
                 offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+def test_no_peer_runs_inside_our_processes() -> None:
+    """llama.cpp (and any other peer) runs as its own server process, never loaded into the
+    test, bench or bot process: a crash of its native code must not take ours down."""
+    peers = {"llama_cpp", "vllm", "sglang", "ctransformers", "gpt4all"}
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(_imports(path) & peers)
+        for package in ("engine", "bench", "bot", "kb", "slackemu", "deskhand", "store", "tests")
+        for path in (ROOT / package).rglob("*.py")
+        if _imports(path) & peers
+    }
+    assert offenders == {}

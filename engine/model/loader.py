@@ -22,6 +22,7 @@ from typing import Any
 import torch
 
 from engine.errors import ModelLoadError
+from engine.model.cpu_path import cpu_has_bf16
 
 CausalLM = Any  # a transformers causal LM (PreTrainedModel); nn.Module typing hides its attributes
 
@@ -88,20 +89,13 @@ def choose_device(setting: str) -> torch.device:
     return torch.device(setting)
 
 
-def cpu_has_bf16() -> bool:
-    """AVX512_BF16 or AMX: the CPU multiplies bf16 natively (Linux flags)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return " avx512_bf16" in flags or " amx_bf16" in flags
-
-
 def choose_dtype(setting: str, device: torch.device) -> torch.dtype:
     if setting != "auto":
         return getattr(torch, setting)
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    # With QUANTIZE=auto too, start_engine asks engine.model.cpu_path instead: on a CPU with
+    # native bf16 it measures whether bf16 or int8 weights serve faster.
     return torch.bfloat16 if cpu_has_bf16() else torch.float32
 
 

@@ -1,11 +1,10 @@
 """`deskhand bench engine --peer openai [--engine-url URL]`: the remote path, measured.
 
 On the bench's prompts: through RemoteEngine one request at a time and all at once, against
-the server at URL, or, without one, a llama-cpp-python server this starts on the packaged
-GGUF on a loopback port. In that case the HTTP path's cost per token is measured too: each
-prompt goes through the server and then through the same llama.cpp in this process (its
-Python API), same GGUF, threads, context, greedy, same token budget, interleaved so that a
-noisy machine slows both alike; the outputs are compared text for text.
+the server at URL, or, without one, llama.cpp's `llama-server` this starts on the packaged
+GGUF on a loopback port (its own process, one slot per prompt, the engine's threads). The
+sequential and the concurrent runs are greedy on the same server, so their texts are
+compared too: batching on the server must not change an answer.
 """
 
 from __future__ import annotations
@@ -17,9 +16,6 @@ from typing import Any, cast
 from engine.types import SamplingParams
 
 CONTEXT = 4096
-# llama_cpp.server applies repeat_penalty=1.1 to requests that do not set one (OpenAI's API
-# has no such field); its Python API defaults to 1.0. The in-process run uses the server's.
-SERVER_REPEAT_PENALTY = 1.1
 
 
 def openai_peer(
@@ -40,42 +36,27 @@ def openai_peer(
         reason = missing_reason()
         if reason:
             return {"openai_error": reason}
-        server = LlamaServer(default_gguf_path(), threads=threads, context=CONTEXT).wait_ready()
+        server = LlamaServer(
+            default_gguf_path(), threads=threads, context=CONTEXT, slots=len(conversations)
+        ).wait_ready()
         engine_url = server.url
-        report["openai_server"] = f"llama_cpp.server started here ({threads} threads)"
+        report["openai_server"] = (
+            f"llama-server started here (-np {len(conversations)}, {threads} threads)"
+        )
     try:
         engine = start_remote_engine(settings.model_copy(update={"engine_url": engine_url}))
         report["openai_model"] = engine.info.name
         params = SamplingParams(max_new_tokens=new_tokens, temperature=0.0, ignore_eos=True)
         engine.generate(conversations[0], SamplingParams(max_new_tokens=4))  # warm-up
-        local = _in_process_llama(str(default_gguf_path()), threads) if server else None
-        if local is not None:  # the same warm-up: llama.cpp reuses the previous prompt's
-            local.create_chat_completion(  # prefix, and results depend on that history
-                conversations[0],
-                max_tokens=4,
-                temperature=0.0,
-                repeat_penalty=SERVER_REPEAT_PENALTY,
-            )
-        bias = {str(t): -100.0 for t in engine.chat.stop_token_ids}
-        remote_s = local_s = 0.0
-        same = 0
+        remote_s = 0.0
         reasons: set[str] = set()
+        alone: list[str] = []
         for conversation in conversations:
             started = time.perf_counter()
             result = engine.generate(conversation, params)
             remote_s += time.perf_counter() - started
             reasons.add(result.finish_reason.value)
-            if local is not None:
-                started = time.perf_counter()
-                out = local.create_chat_completion(
-                    conversation,
-                    max_tokens=new_tokens,
-                    temperature=0.0,
-                    logit_bias=bias,
-                    repeat_penalty=SERVER_REPEAT_PENALTY,
-                )
-                local_s += time.perf_counter() - started
-                same += out["choices"][0]["message"]["content"] == result.text
+            alone.append(result.text)
         together = run_engine(cast(Any, engine), conversations, params)  # same contract
         engine.shutdown()
     finally:
@@ -87,21 +68,6 @@ def openai_peer(
     report["openai_concurrent_tok_s"] = round(together["tok_s"], 1)
     report["openai_ttft_p50_s"] = round(together["ttft_p50_s"], 3)
     report["openai_ttft_p95_s"] = round(together["ttft_p95_s"], 3)
-    if local is not None:
-        report["llama_cpp_in_process_tok_s"] = round(tokens / local_s, 1)
-        report["http_vs_in_process"] = round(local_s / remote_s, 3)
-        report["http_overhead_ms_per_token"] = round(1000 * (remote_s - local_s) / tokens, 3)
-        report["openai_same_text_as_in_process"] = f"{same}/{len(conversations)}"
+    same = sum(a == b for a, b in zip(alone, together["texts"], strict=True))
+    report["openai_same_text_alone_and_together"] = f"{same}/{len(conversations)}"
     return report
-
-
-def _in_process_llama(gguf_path: str, threads: int) -> Any:
-    from llama_cpp import Llama  # loaded with its defaults, as the server loads it
-
-    return Llama(
-        model_path=gguf_path,
-        n_ctx=CONTEXT,
-        n_threads=threads,
-        n_threads_batch=threads,
-        verbose=False,
-    )

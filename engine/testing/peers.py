@@ -1,8 +1,9 @@
 """Other ways to serve the same requests, measured by `deskhand bench engine --peer ...`.
 
-llama.cpp (through llama-cpp-python, installed only for this) on the same GGUF file, one
-request at a time as its Python API serves them; and transformers' own continuous batching
-(`generate_batch`), the alternative to our decode loop.
+llama.cpp's own `llama-server` on the same GGUF file, in its own process: with parallel
+slots (continuous batching, what a team would run instead of Deskhand's engine) and one
+request at a time; and transformers' own continuous batching (`generate_batch`), the
+alternative to our decode loop.
 """
 
 from __future__ import annotations
@@ -35,62 +36,75 @@ def hf_continuous_batching_tok_s(
     return sum(len(o.generated_tokens) for o in outputs.values()) / elapsed
 
 
-class LlamaCppPeer:
-    """llama-cpp-python on the GGUF, serving conversations one after another, greedy.
+class LlamaServerPeer:
+    """llama.cpp's `llama-server` on the same GGUF, in its own process, as users run it.
 
-    Its prompt processing gets the same thread count as its decoding (llama-cpp-python's
-    default for it is every core), as the engine has one thread count for both. Like the
-    engine, it reuses the prompt prefix it already holds: llama-cpp-python keeps the last
-    prompt's K/V, so each conversation recomputes only what follows the shared system prompt.
+    `slots` parallel slots (continuous batching over them; 1 = one request at a time), the
+    engine's thread count for decoding and prompt processing, each slot sized for the
+    bench's prompts. Every measurement starts a fresh server, warms it with other questions
+    under the same system prompt (so its prompt cache holds the system prompt, as a running
+    service's would, and none of the measured questions), sends the conversations through
+    the same client code as the remote engine (RemoteEngine, the same `run_engine`), and
+    stops it. A crash of llama.cpp ends that process, never the bench.
     """
 
-    def __init__(self, gguf_path: str, threads: int, warm_up: Any) -> None:
-        self.llm = load_llama_cpp(gguf_path, threads, n_ctx=2048, n_threads_batch=threads)
-        self.llm.create_chat_completion(warm_up, max_tokens=4, temperature=0.0)
+    def __init__(self, gguf_path: str, threads: int, settings: Any, context: int) -> None:
+        from engine.remote.llama_server import missing_reason
 
-    def tok_s(self, conversations: Sequence[Any], new_tokens: int) -> float:
-        never_stop = {self.llm.token_eos(): -1e9}  # exactly `new_tokens`, as the engine run
-        started, tokens = time.perf_counter(), 0
-        for conversation in conversations:
-            out = self.llm.create_chat_completion(
-                conversation, max_tokens=new_tokens, temperature=0.0, logit_bias=never_stop
-            )
-            tokens += out["usage"]["completion_tokens"]  # type: ignore[index]
-        return tokens / (time.perf_counter() - started)
+        if reason := missing_reason():
+            raise SystemExit(f"--peer llama-server: {reason}")
+        self.gguf_path, self.threads, self.settings, self.context = (
+            gguf_path,
+            threads,
+            settings,
+            context,
+        )
 
+    @contextlib.contextmanager
+    def serving(self, slots: int, warm_up: Sequence[Any]) -> Iterator[Any]:
+        """A warmed RemoteEngine on a fresh `llama-server -np slots`."""
+        from pathlib import Path
 
-def load_llama_cpp(gguf_path: str, threads: int, **options: Any) -> Any:
-    """A llama_cpp.Llama on the GGUF, or a SystemExit saying how to install it."""
-    try:
-        from llama_cpp import Llama
-    except ImportError as err:
-        raise SystemExit(
-            "the llama.cpp peer needs llama-cpp-python: `.venv/bin/pip install llama-cpp-python` "
-            "(it compiles llama.cpp, about 10 minutes on 2 cores)"
-        ) from err
-    with _without_extra_buffer_types():
-        return Llama(model_path=gguf_path, n_threads=threads, verbose=False, **options)
+        from engine.remote.llama_server import LlamaServer
+        from engine.remote.startup import start_remote_engine
+        from engine.types import SamplingParams
 
+        server = LlamaServer(
+            Path(self.gguf_path), threads=self.threads, slots=slots, context=self.context
+        )
+        try:
+            server.wait_ready()
+            update = {"engine_url": server.url, "engine_max_concurrency": max(16, slots)}
+            engine = start_remote_engine(self.settings.model_copy(update=update))
+            try:
+                for handle in [engine.submit(c, SamplingParams(max_new_tokens=4)) for c in warm_up]:
+                    handle.result()
+                yield engine
+            finally:
+                engine.shutdown()
+        finally:
+            server.stop()
 
-@contextlib.contextmanager
-def _without_extra_buffer_types() -> Iterator[None]:
-    """Load with ggml's "extra buffer types" (its AMX weight repacking) off.
+    def together(
+        self, conversations: Sequence[Any], warm_up: Sequence[Any], new_tokens: int
+    ) -> dict[str, Any]:
+        """All conversations at once on `-np len(conversations)`: run_engine's figures."""
+        from engine.bench import run_engine
+        from engine.types import SamplingParams
 
-    llama.cpp's default AMX build crashed in ggml's AMX matmul on these CPUs; the Python API
-    does not expose the switch, so the default model parameters are patched while loading.
-    """
-    import llama_cpp.llama_cpp as llama_cpp  # the module llama_cpp.Llama reads it from
+        params = SamplingParams(max_new_tokens=new_tokens, temperature=0.0, ignore_eos=True)
+        with self.serving(len(conversations), warm_up) as engine:
+            return run_engine(engine, conversations, params)
 
-    original = llama_cpp.llama_model_default_params
+    def one_at_a_time_tok_s(
+        self, conversations: Sequence[Any], warm_up: Sequence[Any], new_tokens: int
+    ) -> float:
+        """The conversations one after another on `-np 1`."""
+        from engine.types import SamplingParams
 
-    def patched() -> Any:
-        params = original()
-        if hasattr(params, "use_extra_bufts"):
-            params.use_extra_bufts = False
-        return params
-
-    llama_cpp.llama_model_default_params = patched
-    try:
-        yield
-    finally:
-        llama_cpp.llama_model_default_params = original
+        params = SamplingParams(max_new_tokens=new_tokens, temperature=0.0, ignore_eos=True)
+        with self.serving(1, warm_up[:1]) as engine:
+            started, tokens = time.perf_counter(), 0
+            for conversation in conversations:
+                tokens += engine.generate(conversation, params).output_tokens
+            return tokens / (time.perf_counter() - started)

@@ -3,8 +3,9 @@
 Teacher-forced over 256-token chunks of the .md/.txt files in DIR: perplexity, the share of
 positions where the top next token matches float32's, and the mean KL divergence of the
 next-token distribution from float32's. For int8 as served (outlier channels from the
-calibration text), int8 without outlier channels, and with `--peer llama-cpp` llama.cpp on
-the same GGUF (its own quantized kernels). The float32 model is the reference.
+calibration text) and int8 without outlier channels. The float32 model is the reference.
+(llama.cpp is not scored here: it runs only as its own server process, which does not hand
+out the full next-token distribution over a given text.)
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def _scores(logits: list[torch.Tensor], reference: list[torch.Tensor], chunks: l
     }
 
 
-def quality(model: Any, tokenizer: Any, folder: str, gguf: str | None) -> dict[str, Any]:
+def quality(model: Any, tokenizer: Any, folder: str) -> dict[str, Any]:
     chunks = text_chunks(tokenizer, folder)
     reference = [_logits(model, c) for c in chunks]
     report: dict[str, Any] = {
@@ -74,20 +75,4 @@ def quality(model: Any, tokenizer: Any, folder: str, gguf: str | None) -> dict[s
         [_logits(plain, c) for c in chunks], reference, chunks
     )
     del plain
-    if gguf:
-        report["llama_cpp"] = _scores(_llama_cpp_logits(gguf, chunks), reference, chunks)
     return report
-
-
-def _llama_cpp_logits(gguf: str, chunks: list[list[int]]) -> list[torch.Tensor]:
-    import numpy as np
-
-    from engine.testing.peers import load_llama_cpp
-
-    llm = load_llama_cpp(gguf, 1, n_ctx=1024, logits_all=True)
-    out = []
-    for chunk in chunks:
-        llm.reset()
-        llm.eval(chunk)
-        out.append(torch.tensor(np.array(llm.scores[: len(chunk)]), dtype=torch.float32))
-    return out

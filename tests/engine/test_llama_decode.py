@@ -36,10 +36,14 @@ def _both_ways(model, prompts: list[list[int]], steps: int = 3) -> None:
         runner.decode()  # on to the next position (rows of different lengths)
 
 
-@pytest.mark.parametrize("quantized", [False, True], ids=["float32", "int8"])
-def test_the_lean_step_equals_transformers_on_a_tiny_llama(quantized: bool) -> None:
+@pytest.mark.parametrize(
+    "quantized,dtype",
+    [(False, "float32"), (True, "float32"), (False, "bfloat16")],
+    ids=["float32", "int8", "bfloat16"],
+)
+def test_the_lean_step_equals_transformers_on_a_tiny_llama(quantized: bool, dtype: str) -> None:
     tokenizer = make_byte_tokenizer()
-    model = make_tiny_model(len(tokenizer), seed=3, dtype="float32", layers=3)
+    model = make_tiny_model(len(tokenizer), seed=3, dtype=dtype, layers=3)
     assert model.config.num_attention_heads > model.config.num_key_value_heads  # GQA packing
     if quantized:
         model = quantize_int8(model, [list(range(5, 90))])
