@@ -51,7 +51,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--channels", type=int, default=5)
     # what the bot child needs (bot.bench's child protocol)
     parser.add_argument("--model", choices=["tiny", "default"], default="tiny")
-    parser.add_argument("--max-new-tokens", type=int, default=48)
+    parser.add_argument("--max-new-tokens", type=int, default=160)  # long enough to Stop
     parser.add_argument("--max-running", type=int, default=8)
     parser.add_argument("--max-queue", type=int, default=256)
     parser.add_argument("--lease", type=float, default=3.0)
