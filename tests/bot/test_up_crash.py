@@ -106,10 +106,11 @@ def test_kill_9_of_the_bot_leaves_the_workspace_up_and_a_new_bot_finishes_the_an
     sb = run.sb
     ts = _kill_mid_answer(run)
     # The workspace is still here, and its page says the bot is gone and why.
+    sb.wait_for(lambda: "killed by SIGKILL" in sb.app_notice or None, timeout=10)
     with urllib.request.urlopen(sb.url + "/?channel=support", timeout=5) as response:
         page = response.read().decode()
     assert "Deskhand disconnected" in page and 'class="bot-off"' in page
-    assert "killed by SIGKILL" in sb.app_notice and "restarting it" in sb.app_notice
+    assert "killed by SIGKILL" in page and "restarting it" in page
     assert "word5" in answer_text(sb, "support", ts)  # nothing in the page was lost
     # A new bot comes back and finishes the same answer, in place.
     sb.wait_for(lambda: sb.num_connections() >= 1, timeout=60)
