@@ -14,7 +14,7 @@ from slack_bolt.authorization import AuthorizeResult
 
 from bot.listeners import register_listeners
 from bot.services import BotServices
-from bot.slack_client import make_web_client
+from bot.slack.client import make_web_client
 
 logger = logging.getLogger(__name__)
 

@@ -17,21 +17,21 @@ from pydantic import SecretStr
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
-from bot.answerers import Answerer, open_answerer
+from bot.answer.answerers import Answerer, open_answerer
 from bot.app import create_app
-from bot.http_server import BotHttpServer, HttpLimits
-from bot.recovery import Recovery
+from bot.config import SettingsError
+from bot.replicas.recovery import Recovery
+from bot.replicas.stop_relay import StopRelay
 from bot.services import BotServices, build_services
-from bot.slack_client import make_web_client
-from bot.socket_mode import AckFirstSocketMode
-from bot.stop_relay import StopRelay
+from bot.slack.client import make_web_client
+from bot.slack.http_server import BotHttpServer, HttpLimits
+from bot.slack.socket_mode import AckFirstSocketMode
 from bot.types import BotIdentity
-from deskhand.settings import SettingsError
-from engine import Engine
+from engine import GenerationEngine
 from store import Store, StoreError
 
 if TYPE_CHECKING:
-    from deskhand.settings import Settings
+    from bot.config import BotConfig
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ def secret(value: SecretStr | None) -> str | None:
     return text or None
 
 
-def resolve_mode(settings: Settings, requested: str = "auto") -> Mode:
+def resolve_mode(settings: BotConfig, requested: str = "auto") -> Mode:
     """Socket Mode or HTTP, with a start-up error that names the missing or bad setting."""
     bot_token = secret(settings.slack_bot_token)
     app_token = secret(settings.slack_app_token)
@@ -111,7 +111,11 @@ class RunningBot:
 
 
 def start_bot(
-    settings: Settings, engine: Engine, *, mode: str = "auto", answerer: Answerer | None = None
+    settings: BotConfig,
+    engine: GenerationEngine,
+    *,
+    mode: str = "auto",
+    answerer: Answerer | None = None,
 ) -> RunningBot:
     """Connect to Slack (or SLACK_API_URL) and start answering; returns at once."""
     resolved = resolve_mode(settings, mode)
@@ -172,7 +176,7 @@ def start_bot(
     return running
 
 
-def check_slack(settings: Settings) -> BotIdentity:
+def check_slack(settings: BotConfig) -> BotIdentity:
     """Who the bot token says we are (auth.test), or a start-up error that says why not."""
     token = secret(settings.slack_bot_token)
     return _who_am_i(make_web_client(token, settings.slack_api_url), settings.slack_api_url)

@@ -19,17 +19,17 @@ from typing import TYPE_CHECKING
 from slack_sdk import WebClient
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.acks import AckReceipts
-from bot.answerers import Answerer
-from bot.budgets import Budgets
-from bot.context import ConversationReader, UserDirectory
-from bot.ephemeral import ShareBox
-from bot.jobs import GenerationPool
-from bot.metering import Meter
-from bot.pacing import ChannelPacer
+from bot.answer.answerers import Answerer
+from bot.answer.jobs import GenerationPool
+from bot.answer.reader import ConversationReader, UserDirectory
+from bot.slack.acks import AckReceipts
+from bot.slack.ephemeral_reply import ShareBox
+from bot.slack.pacing import ChannelPacer
 from bot.types import BotIdentity
-from bot.usage_store import UsageLog
-from engine import Engine
+from bot.usage.budgets import Budgets
+from bot.usage.log import UsageLog
+from bot.usage.meter import Meter
+from engine import GenerationEngine
 from kb.route import ChannelModes
 from store import Store
 from store.channel_modes import ChannelModeBook
@@ -37,7 +37,7 @@ from store.handoffs import claim_handoff
 from store.jobs import JobBook
 
 if TYPE_CHECKING:
-    from deskhand.settings import Settings
+    from bot.config import BotConfig
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +63,8 @@ class DurableHandoffs:
 
 @dataclass
 class BotServices:
-    settings: Settings
-    engine: Engine
+    settings: BotConfig
+    engine: GenerationEngine
     answerer: Answerer
     client: WebClient
     identity: BotIdentity
@@ -72,8 +72,8 @@ class BotServices:
     pool: GenerationPool
     store: Store
     jobs: JobBook  # this replica's view of the durable jobs
-    meter: Meter  # usage per answer (cost branch)
-    budgets: Budgets  # daily limits checked at admission (cost branch)
+    meter: Meter  # one usage row per answer that ends
+    budgets: Budgets  # daily limits checked at admission
     pacer: ChannelPacer = field(default_factory=ChannelPacer)
     shares: ShareBox = field(default_factory=ShareBox)
     acks: AckReceipts = field(default_factory=AckReceipts)  # slash-command acks sent
@@ -109,8 +109,8 @@ def replica_id() -> str:
 
 
 def build_services(
-    settings: Settings,
-    engine: Engine,
+    settings: BotConfig,
+    engine: GenerationEngine,
     answerer: Answerer,
     client: WebClient,
     identity: BotIdentity,
@@ -121,7 +121,7 @@ def build_services(
     pool = GenerationPool(engine.config.max_running + engine.config.max_queue)
     jobs = JobBook(store, replica_id())
     usage = UsageLog(store)
-    meter = Meter(usage, engine, model=str(getattr(engine.info, "name", None) or "model"))
+    meter = Meter(usage, engine, model=engine.info.name)
     budgets = Budgets.from_settings(settings, usage)
     modes = channel_modes_of(answerer)
     if modes is not None:
@@ -132,6 +132,5 @@ def build_services(
 
 
 def channel_modes_of(answerer: Answerer) -> ChannelModes | None:
-    """The answerer's channel modes (a routing answerer over a KB has them), else None."""
-    modes = getattr(getattr(answerer, "desk", None), "modes", None)
-    return modes if isinstance(modes, ChannelModes) else None
+    """The answerer's channel modes (an answerer over a KB has them), else None."""
+    return answerer.channel_modes

@@ -20,7 +20,7 @@ def run_chat(settings: Settings, *, stdin: TextIO = sys.stdin, stdout: TextIO = 
     from engine import start_engine
 
     logging.basicConfig(level=settings.log_level, format="%(message)s")
-    engine = start_engine(settings)
+    engine = start_engine(settings.engine_options())
     params = SamplingParams(
         max_new_tokens=settings.max_new_tokens,
         temperature=settings.temperature,

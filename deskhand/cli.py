@@ -9,9 +9,14 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from deskhand.settings import SettingsError, load_settings
 from engine.errors import EngineUnreachable, ModelLoadError
+
+if TYPE_CHECKING:
+    from deskhand.settings import Settings
+    from kb.cli import CliConfig
 
 
 def _chat(args: argparse.Namespace) -> int:
@@ -21,19 +26,23 @@ def _chat(args: argparse.Namespace) -> int:
 
 
 def _bench_engine(args: argparse.Namespace) -> int:
-    from engine.bench import main as bench_engine
+    from bench.engine import main as bench_engine
 
     return bench_engine(args.bench_args)
 
 
 def _bench_slack(args: argparse.Namespace) -> int:
-    from bot.bench import main as bench_slack
+    if any(a == "--soak" or a.startswith("--soak=") for a in args.bench_args):
+        from bench.soak import main as bench_soak  # steady load with faults injected
+
+        return bench_soak(args.bench_args)
+    from bench.slack import main as bench_slack
 
     return bench_slack(args.bench_args)
 
 
 def _bench_context(args: argparse.Namespace) -> int:
-    from bot.bench_context import main as bench_context
+    from bench.context import main as bench_context
 
     return bench_context(args.bench_args)
 
@@ -45,7 +54,7 @@ def _up(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from bot.main import run_bot
+    from deskhand.run import run_bot
 
     return run_bot(load_settings(), mode=args.mode)
 
@@ -53,23 +62,25 @@ def _run(args: argparse.Namespace) -> int:
 def _sandbox(args: argparse.Namespace) -> int:
     from slackemu.main import serve
 
-    return serve(load_settings(), host=args.host, port=args.port)
+    settings = load_settings()
+    port = args.port if args.port is not None else settings.sandbox_port
+    return serve(host=args.host or settings.sandbox_host, port=port)
 
 
 def _kb(args: argparse.Namespace) -> int:
     from kb.cli import main as kb_main
 
-    return kb_main(args.kb_args, load_settings())
+    return kb_main(args.kb_args, kb_cli_config(load_settings()))
 
 
 def _usage(args: argparse.Namespace) -> int:
-    from bot.usage_cli import main as usage_main
+    from bot.usage.cli import main as usage_main
 
-    return usage_main(args.usage_args, load_settings())
+    return usage_main(args.usage_args, load_settings().bot_config())
 
 
 def _bench_cost(args: argparse.Namespace) -> int:
-    from bot.bench_cost import main as bench_cost
+    from bench.cost import main as bench_cost
 
     return bench_cost(args.bench_args)
 
@@ -77,7 +88,14 @@ def _bench_cost(args: argparse.Namespace) -> int:
 def _ask(args: argparse.Namespace) -> int:
     from kb.cli import ask_main
 
-    return ask_main(args.ask_args, load_settings())
+    return ask_main(args.ask_args, kb_cli_config(load_settings()))
+
+
+def kb_cli_config(settings: Settings) -> CliConfig:
+    """What `deskhand kb` and `deskhand ask` take from the settings."""
+    from kb.cli import CliConfig
+
+    return CliConfig(settings.kb_config(), settings.engine_options(), settings.log_level)
 
 
 def build_parser() -> argparse.ArgumentParser:

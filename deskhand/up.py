@@ -34,7 +34,7 @@ SAMPLE_KB = REPO / "sample-kb" / "kb"
 def run_up(settings: Settings) -> int:
     """Run until Ctrl-C; returns the exit code."""
     if has_slack_credentials(settings):
-        from bot.main import run_bot
+        from deskhand.run import run_bot
 
         say("Slack tokens found: connecting to your Slack workspace.")
         return run_bot(settings)
@@ -137,11 +137,11 @@ def local_settings(settings: Settings, sandbox: Any) -> Settings:
 
 
 def open_local_answerer(settings: Settings, engine: Any) -> Any:
-    from bot.answerers import open_answerer
+    from bot.answer.answerers import open_answerer
 
     if settings.kb_dir is not None:
         say(f"Loading the knowledge base from {settings.kb_dir}…")
-    return open_answerer(settings, engine)
+    return open_answerer(settings.bot_config(), engine)
 
 
 def say(line: str) -> None:

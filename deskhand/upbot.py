@@ -23,9 +23,9 @@ from deskhand.logs import setup_logging
 from deskhand.settings import SettingsError, load_settings
 
 if TYPE_CHECKING:
-    from bot.answerers import Answerer
+    from bot.answer.answerers import Answerer
     from deskhand.settings import Settings
-    from engine import Engine
+    from engine import GenerationEngine as Engine
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ def serve(
     """Run the bot in Socket Mode until `stopping` is set, Ctrl-C, or the engine dies."""
     from bot.runtime import start_bot
 
-    running = start_bot(settings, engine, mode="socket", answerer=answerer)
+    running = start_bot(settings.bot_config(), engine, mode="socket", answerer=answerer)
     code = 0
     try:
         while not stopping.wait(0.5):
@@ -76,14 +76,20 @@ def main() -> int:
         print(f"deskhand: {err}", file=sys.stderr)
         return SETTINGS_EXIT
     setup_logging(settings.log_level, message_text=settings.log_message_text)
-    from deskhand.up import open_local_answerer, say
+    from bot.answer.answerers import open_answerer
     from engine import start_engine
+
+    def say(line: str) -> None:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
 
     try:
         say(f"Loading the model ({settings.model})…")
-        engine = start_engine(settings)
+        engine = start_engine(settings.engine_options())
         try:
-            answerer = open_local_answerer(settings, engine)
+            if settings.kb_dir is not None:
+                say(f"Loading the knowledge base from {settings.kb_dir}…")
+            answerer = open_answerer(settings.bot_config(), engine)
             if stopping.is_set():
                 return 0
             return serve(settings, engine, stopping, answerer)

@@ -1,9 +1,10 @@
 """Deskhand's generation engine: one resident model, many conversations batched together.
 
-Public surface: `Engine` (submit / cancel / count_tokens / stats / shutdown), its value
-types and errors, and `start_engine(settings)` to start the configured one: the model in
-this process, or `engine.remote.RemoteEngine` over an OpenAI-compatible server when
-ENGINE_URL is set. Both satisfy `engine.protocol.GenerationEngine`.
+Public surface: the contract callers are typed by, `GenerationEngine` and `GenerationHandle`
+(submit / count_tokens / stats / shutdown; iterate a handle for text, `result()` for the
+Completion), its value types and errors, and `start_engine(options)` to start the configured
+one: the model in this process (`Engine`), or `engine.remote.RemoteEngine` over an
+OpenAI-compatible server when ENGINE_URL is set. Both satisfy `GenerationEngine`.
 """
 
 from engine.engine import Engine, EngineConfig, RequestHandle
@@ -19,15 +20,24 @@ from engine.errors import (
     PromptTooLong,
     UnsupportedModel,
 )
-from engine.types import ChatMessage, Completion, EngineStats, FinishReason, SamplingParams
+from engine.options import EngineOptions
+from engine.protocol import EngineLimits, GenerationEngine, GenerationHandle
+from engine.types import (
+    ChatMessage,
+    Completion,
+    EngineStats,
+    FinishReason,
+    ModelInfo,
+    SamplingParams,
+)
 
 
-def start_engine(settings: object) -> Engine:
+def start_engine(options: EngineOptions) -> GenerationEngine:
     """The configured engine: a RemoteEngine when ENGINE_URL is set (only its tokenizer is
     loaded, no torch), else the model loaded in this process (imports torch)."""
     from engine.startup import start_engine as _start
 
-    return _start(settings)
+    return _start(options)
 
 
 __all__ = [
@@ -38,11 +48,16 @@ __all__ = [
     "EngineConfig",
     "EngineDead",
     "EngineError",
+    "EngineLimits",
+    "EngineOptions",
     "EngineOverloaded",
     "EngineShutdown",
     "EngineStats",
     "EngineUnreachable",
     "FinishReason",
+    "GenerationEngine",
+    "GenerationHandle",
+    "ModelInfo",
     "ModelLoadError",
     "OutOfDeviceMemory",
     "PromptTooLong",

@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence as Seq
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from engine.chat import ChatFormat
@@ -24,11 +24,18 @@ from engine.errors import (
     EngineDead,
     EngineShutdown,
     OutOfDeviceMemory,
-    PromptTooLong,
 )
+from engine.front_door import Counters, admitted_params, check_fits
 from engine.scheduler import Scheduler
 from engine.sequence import RequestHandle, Sequence
-from engine.types import ChatMessage, Completion, EngineStats, FinishReason, SamplingParams
+from engine.types import (
+    ChatMessage,
+    Completion,
+    EngineStats,
+    FinishReason,
+    ModelInfo,
+    SamplingParams,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -52,12 +59,18 @@ class Runner(Protocol):
     def stats(self) -> dict[str, float]: ...
 
 
+MIN_CHUNK_TOKENS = 32  # smaller chunks cost more in per-step overhead than they save
+
+
 @dataclass(frozen=True, slots=True)
 class EngineConfig:
     max_running: int = 16  # rows decoded together
     max_queue: int = 64  # requests waiting for a row
     prefill_tokens_per_step: int = 2048  # padded prompt tokens prefilled between two decode steps
     prefill_chunk_tokens: int = 0  # prompts longer than this are prefilled in chunks (0: never)
+    # A chunk is sized to take about this long (never more tokens than prefill_chunk_tokens):
+    # the running answers wait for it, so this bounds their stall on any CPU (0: fixed size).
+    prefill_chunk_budget_s: float = 0.0
     default_timeout_s: float | None = None
     stall_s: float = 120.0  # a step running longer than this marks the engine unhealthy
 
@@ -72,12 +85,12 @@ class Engine:
         config: EngineConfig,
         *,
         eos_token_ids: Seq[int] = (),
-        info: Any = None,
+        info: ModelInfo | None = None,
     ) -> None:
         self.runner = runner
         self.tokenizer = tokenizer
         self.config = config
-        self.info = info
+        self.info = info or ModelInfo("model", "unknown", runner.context_window, config.max_running)
         self.chat = ChatFormat(tokenizer, eos_token_ids)
         self.context_window = runner.context_window
         self.scheduler = Scheduler(
@@ -88,23 +101,15 @@ class Engine:
         )
         self._ids = itertools.count(1)
         self._dead: str | None = None
-        self._started_at = time.monotonic()
         self._step_started: float | None = None  # set while a step runs (stall detection)
-        # Written by the engine thread only (reads elsewhere are snapshots): no lock per token.
+        # Written by the engine thread only (reads elsewhere are snapshots): no lock per token;
+        # `finished` under _finished_lock (finishes come from any thread, once each).
         self._busy_s = 0.0
-        self._tokens_generated = 0
-        self._prompt_tokens = 0
-        self._finished_lock = threading.Lock()  # finishes come from any thread, once each
-        self._finished = 0
+        self._chunk_tokens = config.prefill_chunk_tokens  # the next chunk's size
+        self.counters = Counters()
+        self._finished_lock = threading.Lock()
         self._thread = threading.Thread(target=self._loop, name="engine", daemon=True)
         self._thread.start()
-
-    @classmethod
-    def from_settings(cls, settings: Any) -> Engine:
-        """Load the configured model and start an engine over it (see engine.startup)."""
-        from engine.startup import start_engine
-
-        return start_engine(settings)
 
     @property
     def _batch_limit(self) -> int:
@@ -119,13 +124,9 @@ class Engine:
         self, messages: Seq[ChatMessage], params: SamplingParams | None = None
     ) -> RequestHandle:
         """Queue a request; raises at once when it cannot be accepted (never waits)."""
-        params = params or SamplingParams()
-        params.validate()
-        if params.timeout_s is None and self.config.default_timeout_s:
-            params = replace(params, timeout_s=self.config.default_timeout_s)
+        params = admitted_params(params, self.config.default_timeout_s)
         prompt = self.chat.encode(messages)
-        if len(prompt) >= self.context_window:
-            raise PromptTooLong(len(prompt), self.context_window)
+        check_fits(len(prompt), self.context_window)
         with self.scheduler.lock:
             if reason := self.stall_reason():
                 raise EngineDead(reason)
@@ -159,19 +160,13 @@ class Engine:
         return self.scheduler.queue_position(seq)
 
     def stats(self) -> EngineStats:
-        busy = self._busy_s
         scheduler = self.scheduler
-        return EngineStats(
+        return self.counters.snapshot(
             running=len(scheduler.running),
             queued=len(scheduler.waiting),
             max_running=self.config.max_running,
             max_queue=self.config.max_queue,
-            requests_finished=self._finished,
-            tokens_generated=self._tokens_generated,
-            prompt_tokens=self._prompt_tokens,
-            busy_s=busy,
-            uptime_s=time.monotonic() - self._started_at,
-            decode_tok_s=self._tokens_generated / busy if busy else 0.0,
+            busy_s=self._busy_s,
             extra={"batch_limit": float(scheduler.batch_limit), **self.runner.stats()},
             unhealthy_reason=self.stall_reason(),
         )
@@ -207,7 +202,7 @@ class Engine:
 
     def _count_finished(self, seq: Sequence) -> None:
         with self._finished_lock:
-            self._finished += 1
+            self.counters.finished += 1
         done = seq.completion
         if done is not None:  # counts only: the text is the user's business, not the log's
             logger.debug(
@@ -264,7 +259,7 @@ class Engine:
         except Exception as err:
             return self._prefill_one_by_one(newcomers, err)
         self._accept(first)
-        self._prompt_tokens += sum(len(s.prompt) for s in newcomers)
+        self.counters.prompt_tokens += sum(len(s.prompt) for s in newcomers)
         return {s.id: float(len(s.tokens)) for s in newcomers}
 
     def _prefill_one_by_one(
@@ -283,11 +278,11 @@ class Engine:
         return {}
 
     def _prefill_chunk(self, seqs: list[Sequence]) -> dict[int, float]:
-        seq = seqs[0]
+        seq, chunk = seqs[0], self._chunk_tokens
         try:
-            first = self.runner.prefill_chunk(
-                (seq.id, seq.tokens, seq.params), self.config.prefill_chunk_tokens
-            )
+            started = time.perf_counter()
+            first = self.runner.prefill_chunk((seq.id, seq.tokens, seq.params), chunk)
+            self._fit_chunk(chunk, time.perf_counter() - started, whole=not first)
         except DeviceFailure:
             raise
         except Exception as err:
@@ -298,8 +293,16 @@ class Engine:
         if first:
             self.scheduler.chunk_done(seq)
             self._accept(first)
-            self._prompt_tokens += len(seq.prompt)
+            self.counters.prompt_tokens += len(seq.prompt)
         return {seq.id: 1.0}
+
+    def _fit_chunk(self, chunk: int, elapsed_s: float, *, whole: bool) -> None:
+        """Size the next chunk from this one's speed to take prefill_chunk_budget_s."""
+        budget, ceiling = self.config.prefill_chunk_budget_s, self.config.prefill_chunk_tokens
+        if budget <= 0 or not whole or elapsed_s <= 0:
+            return  # the last chunk of a prompt is shorter: its time says nothing
+        fitted = int(chunk * budget / elapsed_s)
+        self._chunk_tokens = max(MIN_CHUNK_TOKENS, min(ceiling, fitted))
 
     def _decode(self, decoding: list[Sequence]) -> dict[int, float]:
         """One decode step; every row in it takes an equal share."""
@@ -329,7 +332,7 @@ class Engine:
                 seq.error = "sampling failed"
             else:
                 seq.add_token(token)
-        self._tokens_generated += sum(t is not None for t in tokens.values())
+        self.counters.tokens_generated += sum(t is not None for t in tokens.values())
 
     def _retire(self, seqs: list[Sequence]) -> None:
         """Finish the sequences that are done and free their rows."""

@@ -7,9 +7,9 @@ typed against the contract rather than one implementation and never know which o
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
-from engine.types import ChatMessage, Completion, EngineStats, SamplingParams
+from engine.types import ChatMessage, Completion, EngineStats, ModelInfo, SamplingParams
 
 
 class EngineLimits(Protocol):
@@ -39,7 +39,7 @@ class GenerationEngine(Protocol):
     """submit / count_tokens / stats / shutdown, and what callers size themselves by."""
 
     context_window: int
-    info: Any  # .name (the model), .device
+    info: ModelInfo
 
     @property
     def config(self) -> EngineLimits: ...

@@ -1,4 +1,4 @@
-"""Building a running engine from settings: load the model once, size the batch, start.
+"""Building a running engine from its options: load the model once, size the batch, start.
 
 This is where the engine's knobs get their automatic defaults (device, dtype, threads,
 batch size) and where the one start-up line is logged.
@@ -7,22 +7,24 @@ batch size) and where the one start-up line is logged.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from engine.engine import Engine, EngineConfig
+from engine.options import EngineOptions
+from engine.protocol import GenerationEngine
 
 logger = logging.getLogger(__name__)
 
 
-def start_engine(settings: Any) -> Engine:
-    """Load settings.model and return a started Engine (the model stays resident); with
+def start_engine(options: EngineOptions) -> GenerationEngine:
+    """Load options.model and return a started Engine (the model stays resident); with
     ENGINE_URL set, a RemoteEngine over that server instead (the same contract, no torch)."""
-    if getattr(settings, "engine_url", None):
+    if options.engine_url:
         from engine.remote.startup import start_remote_engine
 
-        return start_remote_engine(settings)  # type: ignore[return-value]
+        return start_remote_engine(options)
     from engine.model.cpu_path import choose_cpu_path
     from engine.model.loader import (
+        choose_chunk_budget,
         choose_device,
         choose_dtype,
         choose_prefill_chunk,
@@ -34,15 +36,15 @@ def start_engine(settings: Any) -> Engine:
     from engine.model.quantize import calibration_prompts, choose_quantization
     from engine.model.runner import ModelRunner
 
-    device = choose_device(settings.device)
-    measure = device.type == "cpu" and settings.dtype == "auto" and settings.quantize == "auto"
-    dtype = choose_dtype("float32" if measure else settings.dtype, device)
-    threads = choose_threads(settings.torch_threads)
+    device = choose_device(options.device)
+    measure = device.type == "cpu" and options.dtype == "auto" and options.quantize == "auto"
+    dtype = choose_dtype("float32" if measure else options.dtype, device)
+    threads = choose_threads(options.torch_threads)
     use_threads(device, threads)
     loaded = load_model(
-        resolve_source(settings.model), device=device, dtype=dtype, cache_dir=settings.cache_dir
+        resolve_source(options.model), device=device, dtype=dtype, cache_dir=options.cache_dir
     )
-    max_running = settings.max_batch or (64 if device.type == "cuda" else 16)
+    max_running = options.max_batch or (64 if device.type == "cuda" else 16)
     if measure:  # int8 or bf16, whichever decodes faster on this CPU (measured once, cached)
         path = choose_cpu_path(
             loaded.model,
@@ -50,7 +52,7 @@ def start_engine(settings: Any) -> Engine:
             name=loaded.source.name,
             rows=max_running,
             threads=threads,
-            cache_dir=settings.cache_dir,
+            cache_dir=options.cache_dir,
         )
         logger.info(
             "weights: %s%s: %s",
@@ -61,24 +63,25 @@ def start_engine(settings: Any) -> Engine:
         loaded.model.to(choose_dtype(path.dtype, device))
         quantize = path.quantize
     else:
-        quantize = choose_quantization(settings.quantize, device, dtype)
+        quantize = choose_quantization(options.quantize, device, dtype)
     runner = ModelRunner(
         loaded.model,
         name=loaded.source.name,
         max_rows=max_running,
-        context_window=settings.max_context_tokens,
+        context_window=options.max_context_tokens,
         threads=threads if device.type == "cpu" else None,
-        cuda_graphs=settings.cuda_graphs,
-        prefix_cache_mb=settings.prefix_cache_mb,
+        cuda_graphs=options.cuda_graphs,
+        prefix_cache_mb=options.prefix_cache_mb,
         quantize=quantize,
         calibration=calibration_prompts(loaded.tokenizer) if quantize == "int8" else (),
     )
     config = EngineConfig(
         max_running=max_running,
-        max_queue=settings.max_queue,
-        default_timeout_s=settings.request_timeout_s,
-        prefill_chunk_tokens=choose_prefill_chunk(settings.prefill_chunk_tokens, device),
-        stall_s=settings.engine_stall_s,
+        max_queue=options.max_queue,
+        default_timeout_s=options.request_timeout_s,
+        prefill_chunk_tokens=choose_prefill_chunk(options.prefill_chunk_tokens, device),
+        prefill_chunk_budget_s=choose_chunk_budget(device),
+        stall_s=options.engine_stall_s,
     )
     eos = loaded.model.generation_config.eos_token_id
     eos_ids = [eos] if isinstance(eos, int) else list(eos or [])

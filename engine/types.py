@@ -69,6 +69,20 @@ class Completion:
 
 
 @dataclass(frozen=True, slots=True)
+class ModelInfo:
+    """What serves the requests: the model's name, where it runs, and the sizes it runs with."""
+
+    name: str  # the model (a remote engine: the served model's id)
+    device: str  # "cpu", "cuda:0", … or "remote"
+    context_window: int
+    max_rows: int  # requests generated at once
+    dtype: str = ""  # "" when not known (a remote server)
+    parameters: int = 0  # 0 when not known (a remote server)
+    quantization: str = "none"  # "int8": int8 weights
+    url: str = ""  # a remote engine's server
+
+
+@dataclass(frozen=True, slots=True)
 class EngineStats:
     """A snapshot for dashboards and the bot's status line."""
 

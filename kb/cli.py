@@ -12,7 +12,7 @@ import logging
 import sys
 import tempfile
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +20,18 @@ from typing import TYPE_CHECKING, Any
 from kb.route import MODES
 
 if TYPE_CHECKING:
-    from deskhand.settings import Settings
+    from engine import EngineOptions, GenerationEngine
+    from kb.config import KbConfig
+
+
+@dataclass(frozen=True, slots=True)
+class CliConfig:
+    """What `deskhand kb` and `deskhand ask` are given: the knowledge base's config, the
+    engine's options (started only when a command needs the model) and the log level."""
+
+    kb: KbConfig
+    engine: EngineOptions
+    log_level: str
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +67,7 @@ def _ask_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return p
 
 
-def ask_main(argv: list[str], settings: Settings) -> int:
+def ask_main(argv: list[str], config: CliConfig) -> int:
     """`deskhand ask "question" [--kb DIR] [--channel C] [--json]`."""
     parser = _ask_arguments(
         argparse.ArgumentParser(
@@ -65,53 +76,53 @@ def ask_main(argv: list[str], settings: Settings) -> int:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     try:
-        return _ask(args, settings)
+        return _ask(args, config)
     except (FileNotFoundError, ValueError) as err:
         print(f"deskhand ask: {err}", file=sys.stderr)
         return 2
 
 
-def main(argv: list[str], settings: Settings) -> int:
+def main(argv: list[str], config: CliConfig) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     handlers = {"ingest": _ingest, "ask": _ask, "eval": _eval, "report": _report}
     try:
-        return handlers[args.cmd](args, settings)
+        return handlers[args.cmd](args, config)
     except (FileNotFoundError, ValueError) as err:
         print(f"deskhand kb {args.cmd}: {err}", file=sys.stderr)
         return 2
 
 
-def _ingest(args: argparse.Namespace, settings: Settings) -> int:
+def _ingest(args: argparse.Namespace, config: CliConfig) -> int:
     from kb.embedder import Embedder
     from kb.ingest import ingest_dir
     from kb.store import IndexStore
 
-    source = args.dir or settings.kb_dir
+    source = args.dir or config.kb.kb_dir
     if source is None:
         print("deskhand kb ingest: give a directory or set KB_DIR", file=sys.stderr)
         return 2
-    store = IndexStore(args.index or settings.kb_index)
-    report = ingest_dir(source, store, Embedder(settings.kb_embedding_model), progress=True)
-    print(f"{source}: {report.summary()} -> {args.index or settings.kb_index}")
+    store = IndexStore(args.index or config.kb.kb_index)
+    report = ingest_dir(source, store, Embedder(config.kb.kb_embedding_model), progress=True)
+    print(f"{source}: {report.summary()} -> {args.index or config.kb.kb_index}")
     return 0
 
 
-def _ask(args: argparse.Namespace, settings: Settings) -> int:
+def _ask(args: argparse.Namespace, config: CliConfig) -> int:
     from kb.ask import answer
     from kb.desk import SupportDesk
 
-    index = args.index or settings.kb_index
-    if args.kb is None and settings.kb_dir is None and not Path(index).exists():
+    index = args.index or config.kb.kb_index
+    if args.kb is None and config.kb.kb_dir is None and not Path(index).exists():
         raise ValueError("no knowledge base: give --kb DIR or set KB_DIR")
-    engine = None if args.no_model else _start_engine(settings)
+    engine = None if args.no_model else _start_engine(config.engine)
     try:
-        desk = SupportDesk.open(settings, engine, index_path=args.index, kb_dir=args.kb)
+        desk = SupportDesk.open(config.kb, engine, index_path=args.index, kb_dir=args.kb)
         got = answer(desk, engine, args.question, [], args.channel, mode=args.mode)
         desk.close()
     finally:
@@ -130,15 +141,15 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _eval(args: argparse.Namespace, settings: Settings) -> int:
+def _eval(args: argparse.Namespace, config: CliConfig) -> int:
     from kb.desk import SupportDesk
     from kb.evaluate import load_questions, result_rows, run_item, summarize
 
     items = load_questions(args.questions)
-    engine = _start_engine(settings)
+    engine = _start_engine(config.engine)
     with tempfile.TemporaryDirectory(prefix="deskhand-eval-") as tmp:
-        local = settings.model_copy(
-            update={"kb_feedback_db": Path(tmp) / "feedback.sqlite", "kb_dir": None}
+        local = replace(
+            config.kb, feedback_url=f"sqlite:///{Path(tmp) / 'feedback.sqlite'}", kb_dir=None
         )
         desk = SupportDesk.open(
             local,
@@ -166,11 +177,11 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _report(args: argparse.Namespace, settings: Settings) -> int:
+def _report(args: argparse.Namespace, config: CliConfig) -> int:
     from kb.feedback import FeedbackStore
 
     since = time.time() - args.days * 86400 if args.days else None
-    rows = FeedbackStore.for_settings(settings).gaps(args.limit, since)
+    rows = FeedbackStore.for_config(config.kb).gaps(args.limit, since)
     if args.json:
         print(json.dumps([asdict(r) for r in rows], ensure_ascii=False))
         return 0
@@ -188,14 +199,14 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _start_engine(settings: Settings) -> Any:
-    from engine import Engine
+def _start_engine(options: EngineOptions) -> GenerationEngine:
+    from engine import start_engine
 
-    return Engine.from_settings(settings)
+    return start_engine(options)
 
 
-def _model_name(engine: Any) -> str:
-    return str(getattr(getattr(engine, "info", None), "name", None) or type(engine).__name__)
+def _model_name(engine: GenerationEngine) -> str:
+    return engine.info.name
 
 
 def _print_summary(s: dict[str, Any], results: list[Any]) -> None:

@@ -36,7 +36,7 @@ from kb.text import cjk_ratio, detect_lang, proper_nouns, tokens
 from kb.types import AnswerPlan, FinalAnswer, Passage, Quote, Tier
 
 if TYPE_CHECKING:
-    from deskhand.settings import Settings
+    from kb.config import KbConfig
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ logger = logging.getLogger(__name__)
 class SupportDesk:
     def __init__(
         self,
-        settings: Settings,
+        settings: KbConfig,
         store: IndexStore,
         embedder: Embedder,
         feedback: FeedbackStore,
@@ -64,7 +64,7 @@ class SupportDesk:
     @classmethod
     def open(
         cls,
-        settings: Settings,
+        settings: KbConfig,
         engine: Any | None = None,
         *,
         index_path: Path | None = None,
@@ -75,7 +75,7 @@ class SupportDesk:
         """Open the index (ingesting `kb_dir`, else KB_DIR when set) and load the embedder."""
         embedder = embedder or Embedder(settings.kb_embedding_model)
         store = IndexStore(index_path or settings.kb_index)
-        desk = cls(settings, store, embedder, FeedbackStore.for_settings(settings), engine)
+        desk = cls(settings, store, embedder, FeedbackStore.for_config(settings), engine)
         source = kb_dir or settings.kb_dir
         if source is not None:
             desk.ingest(Path(source), progress=progress)

@@ -27,7 +27,7 @@ from store.schema import feedback_answers as answers
 from store.schema import feedback_votes as votes
 
 if TYPE_CHECKING:
-    from deskhand.settings import Settings
+    from kb.config import KbConfig
 
 logger = logging.getLogger(__name__)
 
@@ -76,9 +76,9 @@ class FeedbackStore:
             )
 
     @classmethod
-    def for_settings(cls, settings: Settings) -> FeedbackStore:
+    def for_config(cls, config: KbConfig) -> FeedbackStore:
         """KB_FEEDBACK_DB when set, else the store (DATABASE_URL or the data dir)."""
-        return cls(Store.open(settings.feedback_url))._owning()
+        return cls(Store.open(config.feedback_url))._owning()
 
     def _owning(self) -> FeedbackStore:
         self._owned = True

@@ -6,7 +6,7 @@
 # only download). The build is portable, never -march=native: GGML_NATIVE=OFF with the
 # instruction sets named below, so a binary built on one CPU runs on any CPU of its class.
 #   avx2    x86-64 with AVX2, FMA, F16C and BMI2 (every x86-64 CPU we support)
-#   avx512  the same plus AVX-512F/BW/DQ/VL, VNNI and BF16 (Intel Cooper Lake and later, AMD
+#   avx512  the same plus AVX-512F/CD/BW/DQ/VL, VNNI and BF16 (Intel Cooper Lake and later, AMD
 #           Zen 4 and later); AMX stays off: llama.cpp's AMX path crashed on Sapphire Rapids.
 # The variant is chosen from /proc/cpuinfo (LLAMA_SERVER_VARIANT=avx2|avx512 overrides it), and
 # each build is cached under ~/.cache/deskhand/llama-server/<version>-<variant>-<flags hash>,
@@ -25,7 +25,7 @@ cpu_flags=" $(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | cut -d: -f2) "
 has() { for f in "$@"; do [[ "$cpu_flags" == *" $f "* ]] || return 1; done; }
 variant="${LLAMA_SERVER_VARIANT:-}"
 if [ -z "$variant" ]; then
-  if has avx512f avx512bw avx512dq avx512vl avx512_vnni avx512_bf16; then
+  if has avx512f avx512cd avx512bw avx512dq avx512vl avx512_vnni avx512_bf16; then
     variant=avx512
   elif has avx2 fma f16c bmi2; then
     variant=avx2

@@ -13,18 +13,33 @@ import asyncio
 import json
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from slackemu import ids
-from slackemu.clock import race_clock
-
-if TYPE_CHECKING:
-    from slackemu.emulator import Emulator
+from slackemu.clock import Clock, race_clock
+from slackemu.http_delivery import HttpDelivery
+from slackemu.manifest import AppConfig
+from slackemu.socket_mode import SocketHub
 
 logger = logging.getLogger(__name__)
 
 SLACK_RETRY_DELAYS_S = (0.0, 60.0, 300.0)
+
+
+class DispatchHost(Protocol):
+    """What the dispatcher needs of the emulator: the app, the clock, the two ways to the
+    app (Socket Mode, HTTP), and whom to tell that a delivery changed."""
+
+    @property
+    def app(self) -> AppConfig: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def http(self) -> HttpDelivery: ...
+    @property
+    def sockets(self) -> SocketHub: ...
+    def notify_watchers(self) -> None: ...
 
 
 @dataclass
@@ -65,7 +80,7 @@ class InteractionResult:
 
 
 class Dispatcher:
-    def __init__(self, emu: Emulator, ack_timeout_s: float = 3.0,
+    def __init__(self, emu: DispatchHost, ack_timeout_s: float = 3.0,
                  retry_delays_s: tuple[float, ...] = SLACK_RETRY_DELAYS_S) -> None:
         self.emu = emu
         self.ack_timeout_s = ack_timeout_s

@@ -5,20 +5,15 @@ ephemeral or in_channel, replace_original, delete_original; 5 uses within 30 min
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, Literal
-
-from aiohttp import web
+from typing import Any, Literal, Protocol
 
 from slackemu import ids
-from slackemu.appkey import EMULATOR
 from slackemu.blocks import block_problem
-from slackemu.state import Conversation, Ephemeral, Message, ResponseUrl, User
-
-if TYPE_CHECKING:
-    from slackemu.emulator import Emulator
+from slackemu.clock import Clock
+from slackemu.seed import Credentials
+from slackemu.state import Conversation, Ephemeral, Message, ResponseUrl, User, Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +22,27 @@ RESPONSE_URL_TTL_S = 30 * 60
 CLICKABLE_TYPES = ("button", "icon_button", "feedback_buttons")
 
 
-def new_response_url(emu: Emulator, origin: Literal["commands", "actions"], user: User,
+class InteractionHost(Protocol):
+    """What payloads and response_url answers need of the emulator."""
+
+    @property
+    def base_url(self) -> str: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def creds(self) -> Credentials: ...
+    @property
+    def ws(self) -> Workspace: ...
+    def bot_posted(self, conv: Conversation, msg: Message) -> None: ...
+    def message_changed(
+        self, conv: Conversation, msg: Message, previous: dict[str, Any]
+    ) -> None: ...
+    def delete_message(self, conv: Conversation, msg: Message) -> None: ...
+    def ephemeral_posted(self, eph: Ephemeral) -> None: ...
+    def ephemeral_removed(self, eph: Ephemeral) -> None: ...
+
+
+def new_response_url(emu: InteractionHost, origin: Literal["commands", "actions"], user: User,
                      conv: Conversation, *,
                      message_ts: str | None = None, is_ephemeral_source: bool = False,
                      thread_ts: str | None = None) -> ResponseUrl:
@@ -39,11 +54,11 @@ def new_response_url(emu: Emulator, origin: Literal["commands", "actions"], user
     return rurl
 
 
-def response_url_str(emu: Emulator, rurl: ResponseUrl) -> str:
+def response_url_str(emu: InteractionHost, rurl: ResponseUrl) -> str:
     return f"{emu.base_url}/{rurl.origin}/{emu.ws.team.id}/{rurl.id}/{rurl.key}"
 
 
-def slash_command_payload(emu: Emulator, user: User, conv: Conversation, command: str,
+def slash_command_payload(emu: InteractionHost, user: User, conv: Conversation, command: str,
                           text: str, rurl: ResponseUrl) -> dict[str, Any]:
     ws = emu.ws
     return {
@@ -96,7 +111,7 @@ def clickables(blocks: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
     return found
 
 
-def block_actions_payload(emu: Emulator, user: User, conv: Conversation,
+def block_actions_payload(emu: InteractionHost, user: User, conv: Conversation,
                           source: Message | Ephemeral, block: dict[str, Any],
                           element: dict[str, Any], value: str | None,
                           rurl: ResponseUrl) -> dict[str, Any]:
@@ -139,7 +154,7 @@ def block_actions_payload(emu: Emulator, user: User, conv: Conversation,
     return payload
 
 
-def apply_response(emu: Emulator, rurl: ResponseUrl, body: dict[str, Any]) -> str | None:
+def apply_response(emu: InteractionHost, rurl: ResponseUrl, body: dict[str, Any]) -> str | None:
     """Carry out a message response (ack payload or response_url POST); an error code or None."""
     ws = emu.ws
     conv = ws.conversations.get(rurl.channel_id)
@@ -170,7 +185,9 @@ def apply_response(emu: Emulator, rurl: ResponseUrl, body: dict[str, Any]) -> st
     return None
 
 
-def _original(emu: Emulator, rurl: ResponseUrl, conv: Conversation) -> Message | Ephemeral | None:
+def _original(
+    emu: InteractionHost, rurl: ResponseUrl, conv: Conversation
+) -> Message | Ephemeral | None:
     ts = rurl.message_ts if rurl.origin == "actions" else rurl.last_posted_ts
     if ts is None:
         return None
@@ -179,7 +196,7 @@ def _original(emu: Emulator, rurl: ResponseUrl, conv: Conversation) -> Message |
     return next((e for e in emu.ws.ephemerals if e.ts == ts and e.user_id == rurl.user_id), None)
 
 
-def _replace_original(emu: Emulator, rurl: ResponseUrl, conv: Conversation, text: str,
+def _replace_original(emu: InteractionHost, rurl: ResponseUrl, conv: Conversation, text: str,
                       blocks: list[dict[str, Any]] | None) -> str | None:
     original = _original(emu, rurl, conv)
     if original is None:
@@ -194,7 +211,7 @@ def _replace_original(emu: Emulator, rurl: ResponseUrl, conv: Conversation, text
     return None
 
 
-def _delete_original(emu: Emulator, rurl: ResponseUrl, conv: Conversation) -> str | None:
+def _delete_original(emu: InteractionHost, rurl: ResponseUrl, conv: Conversation) -> str | None:
     original = _original(emu, rurl, conv)
     if original is None:
         return "message_not_found"
@@ -204,36 +221,6 @@ def _delete_original(emu: Emulator, rurl: ResponseUrl, conv: Conversation) -> st
         return None
     emu.delete_message(conv, original)
     return None
-
-
-async def handle_response_url(request: web.Request) -> web.Response:
-    """POST /commands|actions/<team>/<id>/<key>: a response_url, usable 5 times in 30 minutes."""
-    emu: Emulator = request.app[EMULATOR]
-    rurl = emu.ws.response_urls.get(request.match_info["id"])
-    if (rurl is None or rurl.key != request.match_info["key"]
-            or rurl.origin != request.match_info["origin"]):
-        return web.Response(status=404, text="no_service")
-    # NOTE: the real error bodies for expired and over-used URLs are not documented.
-    if emu.clock.now() - rurl.created_at > RESPONSE_URL_TTL_S:
-        return web.Response(status=404, text="expired_url")
-    if rurl.uses >= RESPONSE_URL_MAX_USES:
-        return web.Response(status=404, text="used_url")
-    try:
-        if request.content_type == "application/json":
-            body = json.loads(await request.text())
-        else:
-            body = json.loads(str((await request.post()).get("payload", "{}")))
-    except json.JSONDecodeError:
-        return web.Response(status=400, text="invalid_payload")
-    if not isinstance(body, dict):
-        return web.Response(status=400, text="invalid_payload")
-    rurl.uses += 1
-    error = apply_response(emu, rurl, body)
-    emu.record_response_url_post(rurl, body, error)
-    if error is not None:
-        return web.Response(status=400 if error in ("no_text", "invalid_blocks") else 404,
-                            text=error)
-    return web.Response(text="ok")
 
 
 def find_select(blocks: list[dict[str, Any]] | None, action_id: str, value: str,
@@ -249,8 +236,9 @@ def find_select(blocks: list[dict[str, Any]] | None, action_id: str, value: str,
     return None
 
 
-def view_select_payload(emu: Emulator, user: User, view: dict[str, Any], block: dict[str, Any],
-                        element: dict[str, Any], option: dict[str, Any]) -> dict[str, Any]:
+def view_select_payload(emu: InteractionHost, user: User, view: dict[str, Any],
+                        block: dict[str, Any], element: dict[str, Any],
+                        option: dict[str, Any]) -> dict[str, Any]:
     """block_actions for a choice in a static_select on a view (the Home tab), shaped like
     Slack's: container type "view", the view with its state, no response_url or channel."""
     ws = emu.ws

@@ -15,14 +15,10 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from slackemu.control_api import exposure_warning
 from slackemu.emulator import Emulator
 from slackemu.server import EmulatorServer
-
-if TYPE_CHECKING:
-    from deskhand.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -30,14 +26,15 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 REPO_MANIFEST = Path(__file__).resolve().parents[1] / "manifest.json"
 
 
-def serve(settings: Settings | None = None, host: str | None = None, port: int | None = None,
+def serve(host: str | None = None, port: int | None = None,
           *, manifest: str | Path | None = None, seed: str | Path | None = None,
           request_url: str | None = None) -> int:
-    """Serve until interrupted; returns the process exit code."""
+    """Serve until interrupted on host:port (default 127.0.0.1:8765; `deskhand sandbox` passes
+    SANDBOX_HOST and SANDBOX_PORT); returns the process exit code."""
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
-    host = host or (settings.sandbox_host if settings else "127.0.0.1")
-    port = port if port is not None else (settings.sandbox_port if settings else 8765)
+    host = host or "127.0.0.1"
+    port = port if port is not None else 8765
     warning = exposure_warning(host)
     if warning:
         logger.warning("*** WARNING: %s ***", warning)
@@ -89,17 +86,11 @@ def _announce(emu: Emulator, manifest: str | Path | None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m slackemu", description=__doc__)
-    parser.add_argument("--host", default=None, help="default: SANDBOX_HOST or 127.0.0.1")
-    parser.add_argument("--port", type=int, default=None, help="default: SANDBOX_PORT or 8765")
+    parser.add_argument("--host", default=None, help="default: 127.0.0.1")
+    parser.add_argument("--port", type=int, default=None, help="default: 8765")
     parser.add_argument("--manifest", default=None, help="Slack app manifest JSON")
     parser.add_argument("--seed", default=None, help="workspace seed JSON")
     parser.add_argument("--request-url", default=None, help="deliver over HTTP to this URL")
     args = parser.parse_args(argv)
-    try:
-        from deskhand.settings import load_settings
-
-        settings: Settings | None = load_settings()
-    except Exception:  # the emulator runs without Deskhand's settings too
-        settings = None
-    return serve(settings, args.host, args.port, manifest=args.manifest, seed=args.seed,
+    return serve(args.host, args.port, manifest=args.manifest, seed=args.seed,
                  request_url=args.request_url)

@@ -11,7 +11,7 @@ from aiohttp import web
 from slackemu import control_api, ui
 from slackemu.appkey import EMULATOR
 from slackemu.emulator import Emulator
-from slackemu.interactions import handle_response_url
+from slackemu.response_urls import handle_response_url
 from slackemu.webapi import handle_api
 
 logger = logging.getLogger(__name__)

@@ -14,14 +14,31 @@ import json
 import logging
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from aiohttp import WSMsgType, web
 
-if TYPE_CHECKING:
-    from slackemu.emulator import Emulator
+from slackemu.clock import Clock
+from slackemu.manifest import AppConfig
+from slackemu.state import Workspace
 
 logger = logging.getLogger(__name__)
+
+
+class HubHost(Protocol):
+    """What the hub needs of the emulator: the app, the clock, the workspace, and whom to
+    tell that connections changed."""
+
+    @property
+    def app(self) -> AppConfig: ...
+    @property
+    def base_url(self) -> str: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def ws(self) -> Workspace: ...
+    def connections_changed(self) -> None: ...
+    def notify_watchers(self) -> None: ...
 
 MAX_CONNECTIONS = 10
 APPROXIMATE_CONNECTION_TIME_S = 18060
@@ -53,7 +70,7 @@ class Ack:
 
 
 class SocketHub:
-    def __init__(self, emu: Emulator) -> None:
+    def __init__(self, emu: HubHost) -> None:
         self.emu = emu
         self.connections: list[SocketConnection] = []
         self.acks: list[Ack] = []

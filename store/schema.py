@@ -116,7 +116,7 @@ feedback_votes = Table(
 )
 
 # Usage: one row per answer — who asked where, the route and model, tokens, timings and the
-# answer's share of engine time (bot/usage_store.py owns the queries).
+# answer's share of engine time (bot/usage/log.py owns the queries).
 answer_usage = Table(
     "answer_usage",
     metadata,

@@ -11,13 +11,13 @@ from functools import partial
 
 from slack_bolt import App
 
-from bot.blocks import FEEDBACK_ACTION, HANDOFF_ACTION, SHARE_ACTION, STOP_ACTION
 from bot.listeners.actions import handle_feedback, handle_handoff, handle_share, handle_stop
 from bot.listeners.commands import handle_ask_command
 from bot.listeners.events import ack_other_event, handle_message_event
 from bot.listeners.home import handle_app_home_opened, handle_mode_choice
-from bot.modes_view import MODE_ACTION
 from bot.services import BotServices
+from bot.slack.blocks import FEEDBACK_ACTION, HANDOFF_ACTION, SHARE_ACTION, STOP_ACTION
+from bot.slack.modes_view import MODE_ACTION
 
 # Manifest `bot_events`: mentions, thread follow-ups in public and private channels, DMs,
 # and App Home (the usage view).

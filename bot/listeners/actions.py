@@ -17,11 +17,11 @@ from slack_bolt import Ack, Respond
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.blocks import NOTICE_EVENT, QUESTION_EVENT, mrkdwn_escape, notice_metadata
-from bot.conversation import asked_text, clean_text
-from bot.formatting import sanitize
-from bot.replying import ReplyTarget, ThreadReply
+from bot.answer.conversation import asked_text, clean_text
 from bot.services import BotServices
+from bot.slack.blocks import NOTICE_EVENT, QUESTION_EVENT, mrkdwn_escape, notice_metadata
+from bot.slack.formatting import sanitize
+from bot.slack.thread_reply import ReplyTarget, ThreadReply
 from store.jobs import OPEN_STATES
 
 logger = logging.getLogger(__name__)

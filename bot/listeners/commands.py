@@ -6,29 +6,21 @@ post in that channel), with a "Share to channel" button.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
-from functools import partial
 from typing import Any
 
 from slack_bolt import Ack
-from slack_sdk.errors import SlackApiError
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot import errors
-from bot.admission import admit
-from bot.blocks import question_metadata
-from bot.formatting import sanitize
-from bot.jobs import AnswerJob
-from bot.pipeline import answer_question
+from bot.answer.admission import admit
+from bot.answer.jobs import AnswerJob
 from bot.services import BotServices, channel_modes_of
 from bot.types import Question
-from bot.usage_report import usage_reply_for
+from bot.usage.report import usage_reply_for
 
 logger = logging.getLogger(__name__)
 
 HELP_WORDS = frozenset({"", "help", "?", "-h", "--help"})
 THINKING_ACK = ":hourglass_flowing_sand: Thinking about your question…"
-ACK_WAIT_S = 3.0  # Slack waits this long for an ack
 USAGE_WORD = "usage"
 CONFIG_WORD = "config"
 MODE_MEANINGS = {
@@ -44,10 +36,10 @@ def handle_ask_command(ack: Ack, command: dict[str, Any], *, bot: BotServices) -
     if text.lower() in HELP_WORDS:
         ack(text=errors.USAGE.format(command=settings.slash_command))
         return
-    if text.lower() == USAGE_WORD:  # cost branch: `/ask usage`, private to the asker
+    if text.lower() == USAGE_WORD:  # `/ask usage`, private to the asker
         ack(text=usage_reply(bot, str(command["user_id"])))
         return
-    if text.lower() == CONFIG_WORD:  # modes branch: `/ask config`, admins, private
+    if text.lower() == CONFIG_WORD:  # `/ask config`, admins, private
         ack(text=config_reply(bot, str(command["user_id"]), str(command["channel_id"])))
         return
     channel_id = str(command["channel_id"])
@@ -69,7 +61,7 @@ def handle_ask_command(ack: Ack, command: dict[str, Any], *, bot: BotServices) -
     )
     trigger_id = str(command.get("trigger_id") or "")
     bot.acks.watch(trigger_id, job.acked)  # before the job can start
-    refusal = admit(job, bot, partial(run_command_job, bot=bot))
+    refusal = admit(job, bot)
     if refusal is not None:
         ack(text=refusal.text) if refusal.text else ack()
         return
@@ -108,46 +100,3 @@ def usage_reply(bot: BotServices, user_id: str) -> str:
     except Exception:
         logger.exception("could not read usage for %s", user_id)
         return errors.GENERIC
-
-
-def run_command_job(job: AnswerJob, bot: BotServices) -> None:
-    """In a channel: post the question for everyone (once, also when resumed), then answer in
-    its thread."""
-    job.acked.wait(ACK_WAIT_S)  # the ack's private "Thinking…" comes before the answer
-    if not job.ephemeral and not job.question.ts:
-        question = job.question
-        name = bot.reader.users.name(question.user_id)
-        try:
-            bot.pacer.wait(question.channel_id)
-            posted = bot.client.chat_postMessage(
-                channel=question.channel_id,
-                markdown_text=f"**{sanitize(name)}** asked: {sanitize(question.text)}",
-                metadata=question_metadata(question.user_id),
-                unfurl_links=False,
-                unfurl_media=False,
-            )
-        except SlackApiError as err:
-            logger.info(
-                "cannot post in %s (%s): answering privately",
-                question.channel_id,
-                err.response.get("error"),
-            )
-            job.ephemeral = True
-            _record_payload(job, bot)
-        else:
-            ts = str(posted["ts"])
-            job.question = replace(question, ts=ts, thread_ts=ts)
-            job.prefetched = [{"user": question.user_id, "text": question.text, "ts": ts}]
-            _record_payload(job, bot, ts)
-    answer_question(job, bot)
-
-
-def _record_payload(job: AnswerJob, bot: BotServices, ts: str | None = None) -> None:
-    """What a resumed job needs: the posted question's ts, or that it goes privately."""
-    try:
-        if ts is None:
-            bot.jobs.set_payload(job.id, job.to_payload())
-        else:
-            bot.jobs.set_question(job.id, ts, job.to_payload())
-    except SQLAlchemyError:
-        logger.exception("could not record the question of job %s", job.id)

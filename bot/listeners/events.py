@@ -9,15 +9,14 @@ never generation.
 from __future__ import annotations
 
 import logging
-from functools import partial
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot.admission import Refusal, admit
-from bot.jobs import AnswerJob
-from bot.pipeline import answer_question, post_notice
-from bot.routing import route_event
+from bot.answer.admission import Refusal, admit
+from bot.answer.jobs import AnswerJob
+from bot.answer.pipeline import post_notice
+from bot.answer.routing import route_event
 from bot.services import BotServices
 
 logger = logging.getLogger(__name__)
@@ -42,7 +41,7 @@ def handle_message_event(event: dict[str, Any], body: dict[str, Any], *, bot: Bo
         prefetched=[dict(event)] if new_thread else None,  # the message is the conversation
         needs_thread_check=route.needs_thread_check,
     )
-    refusal = admit(job, bot, partial(answer_question, bot=bot))
+    refusal = admit(job, bot)
     if refusal is not None:
         tell(job, bot, refusal)
 

@@ -12,9 +12,9 @@ from typing import Any
 from slack_bolt import Ack
 from slack_sdk.errors import SlackApiError
 
-from bot.modes_view import MAX_CHANNEL_ROWS, ModeRow, block_key, modes_blocks, origin_of
 from bot.services import BotServices, channel_modes_of
-from bot.usage_report import home_view_for
+from bot.slack.modes_view import MAX_CHANNEL_ROWS, ModeRow, block_key, modes_blocks, origin_of
+from bot.usage.report import home_view_for
 from kb.route import MODES, ChannelModes, ChannelModesError
 
 logger = logging.getLogger(__name__)

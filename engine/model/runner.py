@@ -29,24 +29,13 @@ from engine.model.llama_decode import LlamaDecodeStep, supports_lean_decode
 from engine.model.prefix_cache import PrefixCache
 from engine.model.quantize import quantize_int8
 from engine.model.sampling import RowSampler, sample_next
-from engine.types import SamplingParams
+from engine.types import ModelInfo, SamplingParams
 
 CausalLM = Any  # a transformers causal LM (PreTrainedModel); nn.Module typing hides its attributes
 RowRequest = tuple[int, Sequence[int], SamplingParams]  # (sequence id, tokens, sampling)
 NewTokens = dict[int, int | None]  # sequence id -> its next token (None: its sampling failed)
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class RunnerInfo:
-    name: str
-    device: str
-    dtype: str
-    parameters: int
-    context_window: int
-    max_rows: int
-    quantization: str = "none"
 
 
 @dataclass(slots=True)
@@ -157,7 +146,7 @@ class ModelRunner:
                 max_columns=self.context_window,
                 device=self.device,
             )
-        self.info = RunnerInfo(
+        self.info = ModelInfo(
             name=name,
             device=str(self.device),
             dtype=str(self.dtype).removeprefix("torch."),

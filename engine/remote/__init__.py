@@ -7,7 +7,7 @@ requests and the server's chunks; `tokenizer.py` loads only the tokenizer for ex
 for tests and benchmarks. Nothing here imports torch.
 """
 
-from engine.remote.client import RemoteConfig, RemoteEngine, RemoteHandle, RemoteInfo
+from engine.remote.client import RemoteConfig, RemoteEngine, RemoteHandle
 from engine.remote.startup import start_remote_engine
 
-__all__ = ["RemoteConfig", "RemoteEngine", "RemoteHandle", "RemoteInfo", "start_remote_engine"]
+__all__ = ["RemoteConfig", "RemoteEngine", "RemoteHandle", "start_remote_engine"]

@@ -30,8 +30,8 @@ import queue
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 from httpx_sse import SSEError, aconnect_sse
@@ -44,8 +44,16 @@ from engine.errors import (
     EngineUnreachable,
     PromptTooLong,
 )
+from engine.front_door import Counters, admitted_params, check_fits
 from engine.remote.wire import error_detail, finish_reason, parse_chunk, request_body
-from engine.types import ChatMessage, Completion, EngineStats, FinishReason, SamplingParams
+from engine.types import (
+    ChatMessage,
+    Completion,
+    EngineStats,
+    FinishReason,
+    ModelInfo,
+    SamplingParams,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -62,15 +70,6 @@ class RemoteConfig:
     max_running: int = 16  # requests in flight at once (ENGINE_MAX_CONCURRENCY)
     max_queue: int = 0  # nothing waits here: the server queues
     default_timeout_s: float | None = None  # a request's wall-clock limit unless it sets one
-
-
-@dataclass(frozen=True, slots=True)
-class RemoteInfo:
-    name: str  # the served model
-    device: str  # "remote"
-    url: str
-    context_window: int
-    max_rows: int
 
 
 _DONE = object()
@@ -139,26 +138,21 @@ class _Stream:
 class RemoteEngine:
     """The engine contract (see engine.protocol) over an OpenAI-compatible server."""
 
-    def __init__(
-        self, config: RemoteConfig, tokenizer: Any, *, context_window: int, info: Any = None
-    ) -> None:
+    def __init__(self, config: RemoteConfig, tokenizer: Any, *, context_window: int) -> None:
         self.config = config
         self.tokenizer = tokenizer
         self.chat = ChatFormat(tokenizer)
         self.context_window = context_window
-        self.info = info or RemoteInfo(
-            config.model, "remote", config.url, context_window, config.max_running
+        self.info = ModelInfo(
+            config.model, "remote", context_window, config.max_running, url=config.url
         )
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._in_flight: set[RemoteHandle] = set()
         self._stopping = False
-        self._started_at = time.monotonic()
         self._busy_since: float | None = None
         self._busy_s = 0.0
-        self._finished = 0
-        self._tokens_generated = 0
-        self._prompt_tokens = 0
+        self.counters = Counters()  # written under _lock
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="remote-engine")
         self._thread.daemon = True
@@ -183,13 +177,9 @@ class RemoteEngine:
         self, messages: Sequence[ChatMessage], params: SamplingParams | None = None
     ) -> RemoteHandle:
         """Send a request; raises at once when the server (or our limit) cannot take it."""
-        params = params or SamplingParams()
-        params.validate()
-        if params.timeout_s is None and self.config.default_timeout_s:
-            params = replace(params, timeout_s=self.config.default_timeout_s)
+        params = admitted_params(params, self.config.default_timeout_s)
         prompt_tokens = self.count_tokens(messages)
-        if prompt_tokens >= self.context_window:
-            raise PromptTooLong(prompt_tokens, self.context_window)
+        check_fits(prompt_tokens, self.context_window)
         with self._lock:
             if self._stopping:
                 raise EngineShutdown("the engine is shutting down")
@@ -230,17 +220,12 @@ class RemoteEngine:
             busy = self._busy_s
             if self._busy_since is not None:
                 busy += time.monotonic() - self._busy_since
-            return EngineStats(
+            return self.counters.snapshot(
                 running=len(self._in_flight),
                 queued=0,
                 max_running=self.config.max_running,
                 max_queue=self.config.max_queue,
-                requests_finished=self._finished,
-                tokens_generated=self._tokens_generated,
-                prompt_tokens=self._prompt_tokens,
                 busy_s=busy,
-                uptime_s=time.monotonic() - self._started_at,
-                decode_tok_s=self._tokens_generated / busy if busy else 0.0,
             )
 
     @property
@@ -364,18 +349,10 @@ class RemoteEngine:
                 self._busy_s += now - self._busy_since
                 self._busy_since = None
             if handle._refusal is None:
-                self._finished += 1
-                self._tokens_generated += completion.output_tokens
-                self._prompt_tokens += completion.prompt_tokens
+                self.counters.finished += 1
+                self.counters.tokens_generated += completion.output_tokens
+                self.counters.prompt_tokens += completion.prompt_tokens
         handle._complete(completion)
-
-
-if TYPE_CHECKING:  # mypy checks that both engines keep the contract callers are typed by
-    from engine.engine import Engine
-    from engine.protocol import GenerationEngine
-
-    def _conforms(remote: RemoteEngine, local: Engine) -> list[GenerationEngine]:
-        return [remote, local]
 
 
 def _cancel_task(handle: RemoteHandle) -> None:

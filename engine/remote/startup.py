@@ -1,4 +1,4 @@
-"""Building a RemoteEngine from settings: check the server answers, pick the model, load
+"""Building a RemoteEngine from the engine options: check the server answers, pick the model, load
 only the tokenizer. Fails with a message naming ENGINE_URL when the server is not there."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from engine.errors import EngineUnreachable
+from engine.options import EngineOptions
 from engine.remote.client import RemoteConfig, RemoteEngine
 from engine.remote.tokenizer import load_tokenizer
 
@@ -51,24 +52,25 @@ def list_models(url: str, api_key: str | None, timeout_s: float) -> list[dict[st
     return [m for m in models if isinstance(m, dict) and m.get("id")]
 
 
-def start_remote_engine(settings: Any) -> RemoteEngine:
+def start_remote_engine(options: EngineOptions) -> RemoteEngine:
     started = time.perf_counter()
-    url = base_url(settings.engine_url)
-    api_key = settings.engine_api_key.get_secret_value() if settings.engine_api_key else None
-    models = list_models(url, api_key, settings.engine_timeout_s)
-    chosen = _choose_model(models, settings.engine_model, url)
-    tokenizer = load_tokenizer(settings.engine_tokenizer, settings.cache_dir)
+    assert options.engine_url, "start_remote_engine needs ENGINE_URL"
+    url = base_url(options.engine_url)
+    api_key = options.engine_api_key
+    models = list_models(url, api_key, options.engine_timeout_s)
+    chosen = _choose_model(models, options.engine_model, url)
+    tokenizer = load_tokenizer(options.engine_tokenizer, options.cache_dir)
     reported = chosen.get("max_model_len")  # vLLM and SGLang report the served window
-    context = settings.max_context_tokens
+    context = options.max_context_tokens
     if isinstance(reported, int) and reported > 0:
         context = min(context, reported)
     config = RemoteConfig(
         url=url,
         model=str(chosen["id"]),
         api_key=api_key,
-        timeout_s=settings.engine_timeout_s,
-        max_running=settings.engine_max_concurrency,
-        default_timeout_s=settings.request_timeout_s,
+        timeout_s=options.engine_timeout_s,
+        max_running=options.engine_max_concurrency,
+        default_timeout_s=options.request_timeout_s,
     )
     engine = RemoteEngine(config, tokenizer, context_window=context)
     logger.info(
@@ -77,10 +79,10 @@ def start_remote_engine(settings: Any) -> RemoteEngine:
         url,
         config.max_running,
         context,
-        settings.engine_tokenizer or "packaged SmolLM2",
+        options.engine_tokenizer or "packaged SmolLM2",
         time.perf_counter() - started,
     )
-    if not settings.engine_tokenizer and "smollm2" not in config.model.lower():
+    if not options.engine_tokenizer and "smollm2" not in config.model.lower():
         logger.warning(
             "ENGINE_TOKENIZER is not set: token counts use the packaged SmolLM2 tokenizer, "
             "which is approximate for %s; set ENGINE_TOKENIZER to its tokenizer",

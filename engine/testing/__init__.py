@@ -32,6 +32,7 @@ def make_tiny_engine(
     device: str = "cpu",
     model: Any = None,
     prefill_chunk_tokens: int = 0,
+    prefill_chunk_budget_s: float = 0.0,
     prefix_cache_mb: int = 0,
     prefix_block_tokens: int = 16,
     stall_s: float = 120.0,
@@ -65,6 +66,7 @@ def make_tiny_engine(
         max_queue=max_queue,
         prefill_tokens_per_step=prefill_tokens_per_step,
         prefill_chunk_tokens=prefill_chunk_tokens,
+        prefill_chunk_budget_s=prefill_chunk_budget_s,
         default_timeout_s=default_timeout_s,
         stall_s=stall_s,
     )

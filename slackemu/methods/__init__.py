@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from slackemu.methods import chat, conversations, misc, streams, views
-from slackemu.webapi import MethodSpec
+from slackemu.methods.base import MethodSpec
 
 BOT = frozenset({"bot"})
 APP = frozenset({"app"})

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from slackemu.methods.base import ApiContext, SlackError
 from slackemu.state import Conversation
-from slackemu.webapi import ApiContext, SlackError
 
 
 async def post_message(ctx: ApiContext) -> dict[str, Any]:

@@ -11,8 +11,8 @@ from typing import Any
 
 from slackemu import specs
 from slackemu.ids import ts_key
+from slackemu.methods.base import ApiContext, SlackError
 from slackemu.state import Conversation, Message
-from slackemu.webapi import ApiContext, SlackError
 
 
 async def replies(ctx: ApiContext) -> dict[str, Any]:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from slackemu.methods.base import ApiContext, SlackError
 from slackemu.state import Conversation
-from slackemu.webapi import ApiContext, SlackError
 
 MAX_LOADING_MESSAGES = 10
 MAX_SUGGESTED_PROMPTS = 4

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from slackemu.methods.base import ApiContext, SlackError
 from slackemu.state import Conversation, Message, StreamState
-from slackemu.webapi import ApiContext, SlackError
 
 
 async def start_stream(ctx: ApiContext) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Any
 
 from slackemu import ids
 from slackemu.blocks import MAX_VIEW_BLOCKS, block_problem
-from slackemu.webapi import ApiContext, SlackError, with_block_ids
+from slackemu.methods.base import ApiContext, SlackError, with_block_ids
 
 MAX_VIEW_BYTES = 250_000  # "view_too_large: ... greater than 250kb"
 

@@ -95,7 +95,8 @@ def run_bot(tmp_path: Path) -> Iterator[Callable[..., RunningBot]]:
         overrides.setdefault("data_dir", tmp_path / "data")
         if isinstance(engine.runner, ScriptedRunner):
             overrides.setdefault("max_new_tokens", 20_000)
-        bot = start_bot(bot_settings(sb, **overrides), engine, mode=mode, answerer=answerer)
+        config = bot_settings(sb, **overrides).bot_config()
+        bot = start_bot(config, engine, mode=mode, answerer=answerer)
         running.append(bot)
         if mode == "socket":
             sb.wait_for(lambda: sb.num_connections() >= 1, timeout=10)

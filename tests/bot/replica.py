@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+from bench.harness import BotChild, serve_until_stdin_closes
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -53,18 +54,17 @@ def main() -> int:
         user_max_in_flight=0,
         **json.loads(args.settings),
     )
-    running = start_bot(settings, engine, mode="socket")
-    try:
-        sys.stdout.write(f"ready {running.services.jobs.owner}\n")
-        sys.stdout.flush()
-        sys.stdin.read()
-    finally:
+    running = start_bot(settings.bot_config(), engine, mode="socket")
+
+    def stop() -> None:
         running.stop()
         engine.shutdown()
+
+    serve_until_stdin_closes(running.services.jobs.owner, stop=stop)
     return 0
 
 
-def start_replica(sb: Any, database_url: str, **options: Any) -> subprocess.Popen[str]:
+def start_replica(sb: Any, database_url: str, **options: Any) -> BotChild:
     """Start one replica against sandbox `sb`; returns once it says it is ready."""
     command = [
         sys.executable, "-m", "tests.bot.replica",
@@ -74,27 +74,13 @@ def start_replica(sb: Any, database_url: str, **options: Any) -> subprocess.Pope
     for key, value in options.items():
         flag = "--" + key.replace("_", "-")
         command += [flag, json.dumps(value) if isinstance(value, dict) else str(value)]
-    child = subprocess.Popen(
-        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=str(REPO)
-    )
-    assert child.stdout is not None
-    line = child.stdout.readline()
-    if not line.startswith("ready "):
-        child.kill()
-        raise RuntimeError(f"the replica did not start (exit code {child.wait()})")
+    child = BotChild(command, cwd=REPO, name="the replica")
+    child.wait_ready()
     return child
 
 
-def stop_replica(child: subprocess.Popen[str]) -> None:
-    if child.poll() is not None:
-        return
-    if child.stdin is not None:
-        child.stdin.close()
-    try:
-        child.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        child.kill()
-        child.wait()
+def stop_replica(child: BotChild) -> None:
+    child.stop()
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from bot.acks import AckReceipts
+from bot.slack.acks import AckReceipts
 
 
 def test_over_socket_mode_the_ack_counts_as_sent_only_when_the_transport_says_so() -> None:

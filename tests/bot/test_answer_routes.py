@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.answerers import RoutingAnswerer, open_answerer
+from bot.answer.answerers import RoutingAnswerer, open_answerer
 from tests.bot.conftest import REPO, bot_settings
 from tests.bot.helpers import answer_text, find_element, shown_text
 from tests.bot.scripted import Turns
@@ -43,7 +43,7 @@ def test_off_topic_questions_get_the_assistant_and_small_talk_a_friendly_reply(
         channel_modes="",  # auto everywhere: the default once a KB is loaded
         max_new_tokens=20_000,
     )
-    answerer = open_answerer(settings, scripted_engine)
+    answerer = open_answerer(settings.bot_config(), scripted_engine)
     assert isinstance(answerer, RoutingAnswerer)
     run_bot(workspace, scripted_engine, answerer=answerer)
 
@@ -97,7 +97,7 @@ def test_a_kb_channel_hands_off_what_it_cannot_answer(
     run_bot(
         workspace,
         scripted_engine,
-        answerer=open_answerer(settings, scripted_engine),
+        answerer=open_answerer(settings.bot_config(), scripted_engine),
         escalation_channel=workspace.channel_id("general"),
     )
     ts = workspace.mention(

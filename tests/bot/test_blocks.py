@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from bot.blocks import MAX_CONTEXT_TEXT, context_text, fit_escaped
+from bot.slack.blocks import MAX_CONTEXT_TEXT, context_text, fit_escaped
 from bot.types import Source
 
 LINK_RE = re.compile(r"<https://[^<>|]+\|[^<>]*>")

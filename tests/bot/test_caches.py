@@ -3,9 +3,9 @@ MAX_CHANNELS; ShareBox answers expire and are taken once."""
 
 from __future__ import annotations
 
-from bot import pacing
-from bot.ephemeral import ShareBox, SharedAnswer
-from bot.pacing import ChannelPacer
+from bot.slack import pacing
+from bot.slack.ephemeral_reply import ShareBox, SharedAnswer
+from bot.slack.pacing import ChannelPacer
 from bot.types import FinalReply
 
 

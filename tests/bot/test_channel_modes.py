@@ -9,8 +9,8 @@ import json
 import time
 from pathlib import Path
 
-from bot.answerers import open_answerer
-from bot.modes_view import BLOCK_PREFIX, MODE_ACTION
+from bot.answer.answerers import open_answerer
+from bot.slack.modes_view import BLOCK_PREFIX, MODE_ACTION
 from kb.desk import SupportDesk
 from slackemu.seed import DEFAULT_SEED
 from tests.bot.conftest import REPO, bot_settings
@@ -46,7 +46,7 @@ def test_an_admin_sets_a_channel_to_assistant_in_app_home_and_it_lasts(
         "admin_users": [ada],
         "max_new_tokens": 20_000,
     }
-    answerer = open_answerer(bot_settings(sb, **kb_settings), scripted_engine)
+    answerer = open_answerer(bot_settings(sb, **kb_settings).bot_config(), scripted_engine)
     bot = run_bot(sb, scripted_engine, answerer=answerer, **kb_settings)
 
     # Before: #random is a support desk, the answer quotes the KB.
@@ -102,8 +102,8 @@ def test_an_admin_sets_a_channel_to_assistant_in_app_home_and_it_lasts(
     embedder = answerer.desk.embedder
     bot.stop()
     settings = bot_settings(sb, **kb_settings)
-    desk = SupportDesk.open(settings, scripted_engine, embedder=embedder)
-    again = open_answerer(settings, scripted_engine, desk=desk)
+    desk = SupportDesk.open(settings.kb_config(), scripted_engine, embedder=embedder)
+    again = open_answerer(settings.bot_config(), scripted_engine, desk=desk)
     run_bot(sb, scripted_engine, answerer=again, **kb_settings)
     assert again.desk.modes.get(random) == "assistant"
     ts = sb.mention("grace", "random", QUESTION)

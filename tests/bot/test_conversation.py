@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.conversation import build_conversation, clean_text, fit_to_window
+from bot.answer.conversation import build_conversation, clean_text, fit_to_window
 from bot.types import BotIdentity
 
 BOT = BotIdentity(user_id="UBOT", bot_id="BBOT", team_id="T1")

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.budgets import Budgets, over_budget
-from bot.prices import ApiPrice, api_equivalent_per_1k, api_prices
-from bot.usage import Pricing, hourly, parse_since, percentile, sparkline, summarize
-from bot.usage_cli import main as usage_main
-from bot.usage_store import EngineSession, UsageLog, UsageRecord
-from bot.usage_views import home_view, money
+from bot.usage.budgets import Budgets, over_budget
+from bot.usage.cli import main as usage_main
+from bot.usage.log import EngineSession, UsageLog, UsageRecord
+from bot.usage.prices import ApiPrice, api_equivalent_per_1k, api_prices
+from bot.usage.summary import Pricing, hourly, parse_since, percentile, sparkline, summarize
+from bot.usage.views import home_view, money
 from deskhand.settings import Settings
 from store import Store, database_url
 
@@ -193,18 +193,18 @@ def test_usage_cli_json_csv_and_text(tmp_path: Path, capsys: pytest.CaptureFixtu
     usage.record(record(NOW - 60, user="U2"))
     usage.record(record(NOW - 30 * 86_400))  # outside --since 7d
     store.close()
-    assert usage_main(["--since", "7d", "--json"], settings, now=NOW) == 0
+    assert usage_main(["--since", "7d", "--json"], settings.bot_config(), now=NOW) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["answers"] == 2 and shown["users"] == 2
     assert shown["by_surface"] == {"dm": 1, "mention": 1}
     assert shown["cost_per_1k_answers"] == pytest.approx(0.5)
     assert set(shown["api_equivalent_per_1k"]) == {p.name for p in api_prices()}
-    assert usage_main(["--since", "7d", "--csv"], settings, now=NOW) == 0
+    assert usage_main(["--since", "7d", "--csv"], settings.bot_config(), now=NOW) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert [r["user_id"] for r in rows] == ["U1", "U2"] and rows[0]["prompt_tokens"] == "100"
-    assert usage_main(["--since", "7d", "--user", "U2"], settings, now=NOW) == 0
+    assert usage_main(["--since", "7d", "--user", "U2"], settings.bot_config(), now=NOW) == 0
     assert "1 answer to 1 person" in capsys.readouterr().out
-    assert usage_main(["--since", "soon"], settings, now=NOW) == 2
+    assert usage_main(["--since", "soon"], settings.bot_config(), now=NOW) == 2
     assert "expected a number and a unit" in capsys.readouterr().err
 
 
@@ -232,7 +232,7 @@ def test_the_usage_tables_on_both_backends(store_url: str) -> None:
 
 
 def test_an_engine_without_per_answer_time_is_said_so() -> None:
-    from bot.usage_views import window_fields
+    from bot.usage.views import window_fields
 
     rows = [record(NOW - 60, engine_s=0.0)]
     sessions = [EngineSession("s", "m", NOW - 3600, NOW, busy_s=0.0, uptime_s=3600)]

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bench.slack import bench_seed, replies_by_question
 from bot import errors
-from bot.bench import bench_seed, replies_by_question
-from bot.jobs import AnswerJob
-from bot.routing import route_event
+from bot.answer.jobs import AnswerJob
+from bot.answer.routing import route_event
 from bot.types import BotIdentity
 from store import Store
 from store.jobs import JobBook
@@ -219,7 +219,9 @@ def test_an_orderly_stop_mid_answer_hands_the_answer_to_the_next_process(
     script.step_delay_s = 0.03
     data = tmp_path / "data"
     first = start_bot(
-        bot_settings(workspace, data_dir=data, replica_lease_s=1.0, max_new_tokens=20_000),
+        bot_settings(
+            workspace, data_dir=data, replica_lease_s=1.0, max_new_tokens=20_000
+        ).bot_config(),
         scripted_engine,
         mode="socket",
     )

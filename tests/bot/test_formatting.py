@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from bot.ephemeral import split_parts
-from bot.formatting import (
+from bot.slack.ephemeral_reply import split_parts
+from bot.slack.formatting import (
     ZWSP,
     MarkdownSanitizer,
     choose_cut,

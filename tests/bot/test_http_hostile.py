@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 import pytest
 from slack_bolt.request.internals import parse_body
 
-from bot.http_requests import MalformedBody, parse_slack_body
+from bot.slack.http_requests import MalformedBody, parse_slack_body
 from slackemu.http_delivery import sign
 from tests.bot.helpers import answer_text, shown_text
 from tests.bot.test_http_mode import post, start_http

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.answerers import KnowledgeAnswerer, open_answerer
+from bot.answer.answerers import KnowledgeAnswerer, open_answerer
 from kb.types import AnswerPlan, FinalAnswer, Source
 from tests.bot.conftest import REPO, bot_settings
 from tests.bot.helpers import answer_text, bot_replies, find_element, shown_text
@@ -20,6 +20,8 @@ WARRANTY = Source("Frame warranty", "https://help.example.com/warranty", "warran
 
 class FakeDesk:
     """kb.desk.SupportDesk's surface, scripted: answers about warranties, abstains otherwise."""
+
+    modes = None  # no channel modes: every channel answers from the knowledge base
 
     def __init__(self) -> None:
         self.votes: list[tuple[int, int, str | None]] = []
@@ -213,7 +215,7 @@ def test_the_real_support_desk_answers_from_the_sample_kb(
         kb_index=tmp_path / "kb.sqlite",
         kb_feedback_db=tmp_path / "feedback.sqlite",
     )
-    answerer = open_answerer(settings, scripted_engine)
+    answerer = open_answerer(settings.bot_config(), scripted_engine)
     assert answerer.name == "kb"
     run_bot(workspace, scripted_engine, answerer=answerer)
     ts = workspace.mention("ada", "support", "How long is the warranty on an e-bike frame?")

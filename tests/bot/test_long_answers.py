@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from bot.formatting import ZWSP
+from bot.slack.formatting import ZWSP
 from tests.bot.helpers import answers, payload, shown_text
 
 

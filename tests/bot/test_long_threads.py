@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.context import MAX_LOOKUPS_PER_READ, MAX_THREAD_MESSAGES
+from bot.answer.reader import MAX_LOOKUPS_PER_READ, MAX_THREAD_MESSAGES
 from slackemu import Sandbox
 from tests.bot.helpers import shown_text
 

@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 from sqlalchemy import update
 
 from bot import errors
-from bot.recovery import MAX_ATTEMPTS
+from bot.replicas.recovery import MAX_ATTEMPTS
 from store import Store
 from store.jobs import JobBook
 from store.schema import jobs

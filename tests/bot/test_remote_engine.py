@@ -33,9 +33,9 @@ def remote_bot() -> Iterator[object]:
     started: list[tuple[RunningBot, RemoteEngine]] = []
 
     def start(sb: Sandbox, url: str, **overrides: object) -> RunningBot:
-        engine = start_engine(Settings(_env_file=None, engine_url=url))  # type: ignore[call-arg]
+        engine = start_engine(Settings(_env_file=None, engine_url=url).engine_options())  # type: ignore[call-arg]
         assert isinstance(engine, RemoteEngine)
-        bot = start_bot(bot_settings(sb, **overrides), engine, mode="socket")
+        bot = start_bot(bot_settings(sb, **overrides).bot_config(), engine, mode="socket")
         started.append((bot, engine))
         sb.wait_for(lambda: sb.num_connections() >= 1, timeout=10)
         return bot

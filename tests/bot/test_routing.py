@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.pacing import ChannelPacer
-from bot.routing import is_allowed, route_event
+from bot.answer.routing import is_allowed, route_event
+from bot.slack.pacing import ChannelPacer
 from bot.types import BotIdentity
 
 BOT = BotIdentity(user_id="UBOT", bot_id="BBOT", team_id="T1")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from bot.config import BotConfig
 from bot.runtime import resolve_mode
 from deskhand.settings import Settings, SettingsError
 
 
-def settings(**values: object) -> Settings:
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+def settings(**values: object) -> BotConfig:
+    return Settings(_env_file=None, **values).bot_config()  # type: ignore[call-arg]
 
 
 def test_modes_follow_the_tokens() -> None:
@@ -64,7 +65,7 @@ def test_an_unreachable_slack_is_named() -> None:
 
 
 def test_waiting_stops_with_a_reason_when_the_engine_dies() -> None:
-    from bot.main import wait_for_signal
+    from deskhand.run import wait_for_signal
 
     alive = iter([True, True, False])
     assert wait_for_signal(engine_alive=lambda: next(alive)) == "engine dead"

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from bot.usage_store import UsageRecord
+from bot.usage.log import UsageRecord
 from engine import SamplingParams
 from engine.testing import make_tiny_engine
 from tests.bot.helpers import bot_replies, payload

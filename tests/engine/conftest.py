@@ -40,6 +40,6 @@ def real_engine_fp32() -> Iterator[Engine]:
     settings = Settings(
         device="cpu", dtype="float32", quantize="none", max_batch=16, _env_file=None
     )  # the oracle runs on unquantized weights
-    engine = start_engine(settings)
+    engine = start_engine(settings.engine_options())
     yield engine
     engine.shutdown()

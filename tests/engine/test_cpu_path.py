@@ -107,7 +107,7 @@ def test_start_engine_serves_the_chosen_path_and_logs_why(
         max_batch=2,
     )
     with caplog.at_level(logging.INFO, logger="engine.startup"):
-        engine = start_engine(settings)
+        engine = start_engine(settings.engine_options())
     try:
         logged = [r.getMessage() for r in caplog.records if r.getMessage().startswith("weights:")]
         assert len(logged) == 1, caplog.text

@@ -71,7 +71,7 @@ def test_the_real_default_model_answers_a_question(tmp_path: Path) -> None:
     settings = Settings(
         device="cpu", max_batch=2, _env_file=None
     )  # cached conversion, default dtype
-    engine = start_engine(settings)
+    engine = start_engine(settings.engine_options())
     try:
         assert engine.info.parameters > 100_000_000
         handle = engine.submit(

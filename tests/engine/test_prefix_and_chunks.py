@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from engine import SamplingParams
+from engine.model.runner import ModelRunner
 from engine.testing import make_tiny_engine
 from engine.testing.reference import generate_one
 from tests.engine.test_oracle import _submit_staggered
@@ -94,6 +97,37 @@ def test_chunked_prefill_matches_generate_for_long_and_short_prompts(prefix_cach
         results = _submit_staggered(engine, conversations, params, gap_s=0.01)
         assert [r.token_ids for r in results] == _expected(engine, conversations, 16)
         assert engine.runner.num_rows == 0 and engine.runner.chunked is None
+    finally:
+        engine.shutdown()
+
+
+class _SlowChunks(ModelRunner):
+    """A CPU ten times slower at prefill: each chunk token costs 2 ms more; sizes recorded."""
+
+    sizes: list[int]
+
+    def prefill_chunk(self, request, chunk_tokens):  # type: ignore[no-untyped-def]
+        self.sizes = [*getattr(self, "sizes", []), chunk_tokens]
+        time.sleep(0.002 * chunk_tokens)
+        return super().prefill_chunk(request, chunk_tokens)
+
+
+def test_chunks_are_sized_to_the_time_budget_and_still_match_generate() -> None:
+    engine = make_tiny_engine(
+        max_running=4,
+        prefill_chunk_tokens=256,
+        prefill_chunk_budget_s=0.1,
+        context_window=2048,
+        runner_class=_SlowChunks,
+    )
+    try:
+        conversation = [{"role": "user", "content": "a long pasted log line\n" * 60}]
+        result = engine.submit(conversation, SamplingParams(max_new_tokens=8, ignore_eos=True))
+        assert result.result(timeout=120).token_ids == _expected(engine, [conversation], 8)[0]
+        sizes = engine.runner.sizes
+        assert sizes[0] == 256  # the configured size, until one chunk has been timed
+        assert all(32 <= size <= 50 for size in sizes[1:-1]), sizes  # ≈ 0.1 s / 2 ms
+        assert len(sizes) > 10
     finally:
         engine.shutdown()
 

@@ -62,7 +62,9 @@ def test_int8_real_model_still_knows_its_facts() -> None:
     from engine import start_engine
 
     int8 = start_engine(
-        Settings(device="cpu", dtype="float32", quantize="int8", max_batch=4, _env_file=None)
+        Settings(
+            device="cpu", dtype="float32", quantize="int8", max_batch=4, _env_file=None
+        ).engine_options()
     )
     try:
         assert int8.runner.info.quantization == "int8"

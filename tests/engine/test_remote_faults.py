@@ -199,13 +199,13 @@ def test_a_refused_connection_is_a_clear_error(tokenizer: TextTokenizer) -> None
         eng.shutdown()
     settings = Settings(_env_file=None, engine_url=url)  # type: ignore[call-arg]
     with pytest.raises(EngineUnreachable, match=f"ENGINE_URL={url}"):
-        start_remote_engine(settings)
+        start_remote_engine(settings.engine_options())
 
 
 def test_startup_asks_the_server_for_its_model_and_window(fake: FakeOpenAI) -> None:
     fake.models = [{"id": "first", "max_model_len": 1024}, {"id": "second"}]
     settings = Settings(_env_file=None, engine_url=fake.url + "/v1/")  # type: ignore[call-arg]
-    eng = start_remote_engine(settings)
+    eng = start_remote_engine(settings.engine_options())
     try:
         assert eng.info.name == "first" and eng.context_window == 1024
         assert eng.config.url == fake.url
@@ -216,7 +216,9 @@ def test_startup_asks_the_server_for_its_model_and_window(fake: FakeOpenAI) -> N
         assert fake.requests[0].body["model"] == "first"
     finally:
         eng.shutdown()
-    chosen = start_remote_engine(settings.model_copy(update={"engine_model": "second"}))
+    chosen = start_remote_engine(
+        settings.model_copy(update={"engine_model": "second"}).engine_options()
+    )
     assert chosen.info.name == "second" and chosen.context_window == settings.max_context_tokens
     chosen.shutdown()
 
@@ -225,9 +227,9 @@ def test_startup_names_the_api_key_when_refused(fake: FakeOpenAI) -> None:
     fake.mode = "401"
     settings = Settings(_env_file=None, engine_url=fake.url, engine_api_key="wrong")  # type: ignore[call-arg]
     with pytest.raises(EngineUnreachable, match="ENGINE_API_KEY"):
-        start_remote_engine(settings)
+        start_remote_engine(settings.engine_options())
     right = settings.model_copy(update={"engine_api_key": SecretStr("right-key")})
-    eng = start_remote_engine(right)
+    eng = start_remote_engine(right.engine_options())
     eng.shutdown()
 
 
@@ -236,7 +238,8 @@ def test_the_remote_path_imports_neither_torch_nor_transformers(fake: FakeOpenAI
         "import sys\n"
         "from deskhand.settings import Settings\n"
         "from engine import start_engine\n"
-        f"engine = start_engine(Settings(_env_file=None, engine_url={fake.url!r}))\n"
+        f"settings = Settings(_env_file=None, engine_url={fake.url!r})\n"
+        "engine = start_engine(settings.engine_options())\n"
         "text = engine.generate([{'role': 'user', 'content': 'hi'}]).text\n"
         "engine.shutdown()\n"
         "print(text, 'torch' in sys.modules, 'transformers' in sys.modules)\n"

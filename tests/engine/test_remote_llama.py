@@ -23,7 +23,7 @@ STORY = [{"role": "user", "content": "Tell me a very long story about a bicycle.
 
 def connect(server: LlamaServer, **overrides: object) -> RemoteEngine:
     settings = Settings(_env_file=None, engine_url=server.url + "/v1", **overrides)  # type: ignore[arg-type]
-    engine = start_engine(settings)
+    engine = start_engine(settings.engine_options())
     assert isinstance(engine, RemoteEngine)
     return engine
 

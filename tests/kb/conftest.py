@@ -44,6 +44,6 @@ def desk(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterat
     """A desk over the held-out fixture KB (shared: tests must not ingest into it)."""
     tmp = tmp_path_factory.mktemp("desk")
     settings = make_settings(tmp, kb_channel_sets="CBILL=billing")
-    opened = SupportDesk.open(settings, None, kb_dir=HELDOUT / "kb", embedder=embedder)
+    opened = SupportDesk.open(settings.kb_config(), None, kb_dir=HELDOUT / "kb", embedder=embedder)
     yield opened
     opened.close()

@@ -3,6 +3,8 @@ it cites; quotes when none survive; the streamed draft shows checked sentences o
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from kb.abstractive import checked_sentences, cited_passages
 from kb.desk import SupportDesk
 from kb.types import AnswerPlan
@@ -12,7 +14,7 @@ QUESTION = "how much is next day delivery to ireland"
 
 def abstractive_plan(desk: SupportDesk) -> AnswerPlan:
     saved = desk.settings
-    desk.settings = saved.model_copy(update={"kb_answer_style": "abstractive"})
+    desk.settings = replace(saved, kb_answer_style="abstractive")
     try:
         plan = desk.prepare(QUESTION)
     finally:

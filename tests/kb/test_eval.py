@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 import kb.cli
+from deskhand.cli import kb_cli_config
 from engine.testing import make_tiny_engine
 from kb.cli import main
 from kb.evaluate import ItemResult, match_text, summarize
@@ -57,7 +58,12 @@ def test_eval_json_runs_the_bot_path(
     questions.write_text("\n".join(x for x in lines if json.loads(x)["id"] in PICK) + "\n")
     monkeypatch.setattr(kb.cli, "_start_engine", lambda s: make_tiny_engine(context_window=2048))
     settings = make_settings(tmp_path)
-    assert main(["eval", str(questions), "--kb", str(HELDOUT / "kb"), "--json"], settings) == 0
+    assert (
+        main(
+            ["eval", str(questions), "--kb", str(HELDOUT / "kb"), "--json"], kb_cli_config(settings)
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert out["n"] == 9 and out["hit@3"] == 1.0
     assert out["answer_accuracy"] == 1.0 and out["abstain_accuracy"] == 1.0
@@ -77,9 +83,9 @@ def test_eval_json_runs_the_bot_path(
 
 def test_ingest_and_report_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     settings = make_settings(tmp_path)
-    assert main(["ingest", str(HELDOUT / "kb")], settings) == 0
+    assert main(["ingest", str(HELDOUT / "kb")], kb_cli_config(settings)) == 0
     assert "8 added" in capsys.readouterr().out and settings.kb_index.exists()
-    assert main(["report"], settings) == 0
+    assert main(["report"], kb_cli_config(settings)) == 0
     assert "No unanswered" in capsys.readouterr().out
 
 
@@ -89,7 +95,8 @@ def test_eval_with_the_default_model_on_the_held_out_fixture(
 ) -> None:
     settings = make_settings(tmp_path)
     code = main(
-        ["eval", str(HELDOUT / "questions.jsonl"), "--kb", str(HELDOUT / "kb"), "--json"], settings
+        ["eval", str(HELDOUT / "questions.jsonl"), "--kb", str(HELDOUT / "kb"), "--json"],
+        kb_cli_config(settings),
     )
     assert code == 0
     out = json.loads(capsys.readouterr().out)

@@ -4,6 +4,7 @@ invents a value or refuses falls back to the rules."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
@@ -50,7 +51,7 @@ def test_model_rewrites_pass_a_sanity_check(
 def test_the_desk_uses_the_models_rewrite_when_set(desk: SupportDesk, scripted: Engine) -> None:
     new_script(scripted, answer=lambda turns: "Where is the Aurelle T3 mounted?")
     saved = desk.settings, desk.engine
-    desk.settings = saved[0].model_copy(update={"kb_standalone": "model"})
+    desk.settings = replace(saved[0], kb_standalone="model")
     desk.engine = scripted
     try:
         plan = desk.prepare(FOLLOW_UP, THREAD)

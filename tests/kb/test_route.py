@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import kb.cli
+from deskhand.cli import kb_cli_config
 from engine.testing import make_tiny_engine
 from kb.cli import ask_main
 from kb.desk import SupportDesk
@@ -116,19 +117,22 @@ def test_ask_json_prints_route_tier_text_sources(
     settings = make_settings(tmp_path, max_new_tokens=8)
     kb_dir = str(HELDOUT / "kb")
     assert (
-        ask_main(["how much is next day delivery to ireland", "--kb", kb_dir, "--json"], settings)
+        ask_main(
+            ["how much is next day delivery to ireland", "--kb", kb_dir, "--json"],
+            kb_cli_config(settings),
+        )
         == 0
     )
     out = json.loads(capsys.readouterr().out)
     assert (out["route"], out["tier"]) == ("kb", "answer")
     assert "€15" in out["text"] and out["sources"][0]["doc"] == "shipping.md"
-    assert ask_main(["tell me a joke about programmers", "--json"], settings) == 0
+    assert ask_main(["tell me a joke about programmers", "--json"], kb_cli_config(settings)) == 0
     out = json.loads(capsys.readouterr().out)
     assert (out["route"], out["tier"], out["sources"]) == ("assistant", None, [])
     assert out["text"].endswith(
         "_Not from our help articles: a general answer from the assistant._"
     )
-    assert ask_main(["thanks!", "--json", "--no-model"], settings) == 0
+    assert ask_main(["thanks!", "--json", "--no-model"], kb_cli_config(settings)) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["route"] == "smalltalk" and out["text"].startswith("You're welcome!")
 
@@ -136,5 +140,5 @@ def test_ask_json_prints_route_tier_text_sources(
 def test_ask_without_a_knowledge_base_says_so(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert ask_main(["hello", "--no-model"], make_settings(tmp_path)) == 2
+    assert ask_main(["hello", "--no-model"], kb_cli_config(make_settings(tmp_path))) == 2
     assert "no knowledge base" in capsys.readouterr().err
