@@ -40,7 +40,7 @@ def create_app(bot: BotServices, *, bot_token: str, signing_secret: str | None) 
         client=make_web_client(None, bot.settings.slack_api_url),  # tokens come from authorize
         authorize=authorize,
         signing_secret=signing_secret or "",
-        # HTTP mode: bot.http_requests checks the signature before parsing (Bolt's own check
+        # HTTP mode: bot.slack.http_requests checks the signature before parsing (Bolt's own check
         # logs rejected bodies whole and crashes on a non-numeric timestamp).
         request_verification_enabled=False,
         listener_executor=ThreadPoolExecutor(

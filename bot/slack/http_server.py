@@ -8,10 +8,10 @@ application sees them, closes connections idle for `timeout_s`, and holds at mos
 `connection_limit` sockets open. Bolt acks events before running listeners, so a slow answer
 never holds up the response.
 
-Against clients that send slowly on purpose (never idle), `bot.http_guard` bounds each
+Against clients that send slowly on purpose (never idle), `bot.slack.http_guard` bounds each
 request's total arrival time (`request_timeout_s`) and keeps `reserve` connections free by
 closing the oldest unfinished requests, so Slack's deliveries and /healthz always get in.
-Every Slack request is signature-checked and parsed by `bot.http_requests` before Bolt sees
+Every Slack request is signature-checked and parsed by `bot.slack.http_requests` before Bolt sees
 it: unsigned → 401 (logged without its body), signed but malformed → 400 (one WARNING).
 """
 

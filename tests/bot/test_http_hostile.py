@@ -142,7 +142,7 @@ def test_our_parser_splits_form_bodies_by_field() -> None:
     strict=True,
     reason="slack_bolt.request.internals.parse_body treats any form body containing the "
     "substring 'payload' as an interactive payload and drops its fields (upstream bug; "
-    "Deskhand parses bodies itself in bot.http_requests)",
+    "Deskhand parses bodies itself in bot.slack.http_requests)",
 )
 def test_upstream_bolt_parse_body_keeps_a_slash_command_that_mentions_payload() -> None:
     body = urlencode(
