@@ -33,6 +33,8 @@ class BotConfig:
     http_threads: int
     http_connection_limit: int
     http_timeout_s: int
+    http_request_timeout_s: float
+    http_connection_reserve: int
     # --- which questions, and how they are answered in Slack ---------------------------------
     slash_command: str
     slash_ephemeral: bool

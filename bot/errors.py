@@ -23,6 +23,7 @@ USAGE = (
 )
 EMPTY_QUESTION = "What would you like to know? Ask me a question after the mention."
 RESTARTED = "Sorry, I restarted before I could answer — please ask again."
+CUT_SHORT_LENGTH = "Cut short: I reached my length limit. Ask me to go on for the rest."
 HANDED_OVER = "_I'm restarting; I'll finish this answer in a moment…_"
 
 

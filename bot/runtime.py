@@ -42,6 +42,15 @@ logger = logging.getLogger(__name__)
 
 Mode = Literal["socket", "http"]
 
+NEEDS = (
+    ".\n`deskhand run` needs SLACK_BOT_TOKEN (xoxb-…) and either SLACK_APP_TOKEN (xapp-…, "
+    "Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode, --mode http).\n"
+    "For the local workspace: run `deskhand sandbox` and set the SLACK_BOT_TOKEN, "
+    "SLACK_APP_TOKEN and SLACK_API_URL lines it prints.\n"
+    "With no Slack tokens at all, `deskhand up` (make run) starts the local workspace and the "
+    "bot together."
+)
+
 
 def secret(value: SecretStr | None) -> str | None:
     """A configured secret, or None when unset or empty."""
@@ -57,7 +66,7 @@ def resolve_mode(settings: BotConfig, requested: str = "auto") -> Mode:
     if bot_token is None:
         raise SettingsError(
             "SLACK_BOT_TOKEN is missing: set it to the app's Bot User OAuth "
-            "Token (xoxb-…), in the environment or in .env"
+            "Token (xoxb-…), in the environment or in .env" + NEEDS
         )
     if not bot_token.startswith("xoxb-"):
         raise SettingsError("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
@@ -67,13 +76,13 @@ def resolve_mode(settings: BotConfig, requested: str = "auto") -> Mode:
         if app_token is None:
             raise SettingsError(
                 "SLACK_APP_TOKEN is missing: Socket Mode needs an app-level "
-                "token (xapp-…) with the connections:write scope"
+                "token (xapp-…) with the connections:write scope" + NEEDS
             )
         return "socket"
     if signing_secret is None:
         raise SettingsError(
             "SLACK_SIGNING_SECRET is missing: HTTP mode needs the app's "
-            "signing secret (or set SLACK_APP_TOKEN for Socket Mode)"
+            "signing secret (or set SLACK_APP_TOKEN for Socket Mode)" + NEEDS
         )
     return "http"
 
@@ -169,9 +178,12 @@ def start_bot(
                 threads=settings.http_threads,
                 connection_limit=settings.http_connection_limit,
                 timeout_s=settings.http_timeout_s,
+                request_timeout_s=settings.http_request_timeout_s,
+                reserve=settings.http_connection_reserve,
             ),
             ready=running.health.ready,
             observer=services.ops,
+            signing_secret=signing_secret,
         )
         running.http_server.start()
     try:
@@ -208,8 +220,13 @@ def _who_am_i(client: Any, api_url: str) -> BotIdentity:
     try:
         auth = client.auth_test()
     except SlackApiError as err:
+        hint = ""
+        if "slack.com" in api_url:
+            hint = (
+                " — a token printed by `deskhand sandbox` also needs the SLACK_API_URL it printed"
+            )
         raise SettingsError(
-            f"SLACK_BOT_TOKEN was refused by {api_url} ({err.response.get('error')})"
+            f"SLACK_BOT_TOKEN was refused by {api_url} ({err.response.get('error')}){hint}"
         ) from None
     except OSError as err:  # urllib's URLError included
         raise SettingsError(f"cannot reach Slack at SLACK_API_URL={api_url} ({err})") from None

@@ -32,6 +32,10 @@ def _bench_engine(args: argparse.Namespace) -> int:
 
 
 def _bench_slack(args: argparse.Namespace) -> int:
+    if any(a == "--soak" or a.startswith("--soak=") for a in args.bench_args):
+        from bench.soak import main as bench_soak  # steady load with faults injected
+
+        return bench_soak(args.bench_args)
     from bench.slack import main as bench_slack
 
     return bench_slack(args.bench_args)

@@ -133,6 +133,12 @@ class Settings(BaseSettings):
     http_threads: int = Field(8, ge=1, description="HTTP mode worker threads")
     http_connection_limit: int = Field(1000, ge=10, description="open sockets; more wait")
     http_timeout_s: int = Field(10, ge=1, description="close HTTP connections idle this long")
+    http_request_timeout_s: float = Field(
+        10.0, gt=0, description="close a connection whose request takes longer to arrive"
+    )
+    http_connection_reserve: int = Field(
+        100, ge=1, description="connections kept free (the oldest unfinished are closed)"
+    )
     log_message_text: bool = Field(False, description="let message text into (DEBUG) logs")
 
     # --- operations: metrics, health probes, log format, traces (ops) -----------------------
@@ -234,6 +240,8 @@ class Settings(BaseSettings):
             http_threads=self.http_threads,
             http_connection_limit=self.http_connection_limit,
             http_timeout_s=self.http_timeout_s,
+            http_request_timeout_s=self.http_request_timeout_s,
+            http_connection_reserve=self.http_connection_reserve,
             slash_command=self.slash_command,
             slash_ephemeral=self.slash_ephemeral,
             thread_followups=self.thread_followups,

@@ -1,20 +1,25 @@
 """`deskhand up` (what `make run` runs): the whole thing in one command.
 
 With Slack tokens configured it runs the bot against real Slack. Without them it starts a local
-Slack workspace on 127.0.0.1 (the emulator), the sample knowledge base, the engine with the
-default model and the bot, says where to click, and stops it all cleanly on Ctrl-C.
+Slack workspace on 127.0.0.1 (the emulator) in this process, and the bot (the engine with the
+default model, the sample knowledge base) in a child process supervised from here: a crash of
+the bot leaves the workspace and its page as they were, and a new bot is started and finishes
+the answers the dead one left. Says where to click, and stops it all cleanly on Ctrl-C.
 """
 
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
 from deskhand.logs import setup_logging
+from deskhand.supervisor import BotSupervisor
 
 if TYPE_CHECKING:
     from deskhand.settings import Settings
@@ -70,50 +75,66 @@ def run_local(settings: Settings) -> int:
             "Set SANDBOX_PORT to a free port."
         )
         return 1
-    engine: Any = None
-    running: Any = None
-    try:
-        say(f"Loading the model ({settings.model})…")
-        from engine import start_engine
+    overrides = local_overrides(settings, sandbox)
+    stopping = threading.Event()
+    shown_where: list[bool] = []
 
-        engine = start_engine(settings.engine_options())
-        local = local_settings(settings, sandbox)
-        answerer = open_local_answerer(local, engine)
-        from bot.runtime import start_bot
-
-        running = start_bot(local.bot_config(), engine, mode="socket", answerer=answerer)
+    def connected() -> None:
+        if shown_where:
+            return
+        shown_where.append(True)
         say("")
         say(
             f"Open {sandbox.url} — mention @Deskhand in #support "
             "(or send it a direct message, or type /ask)."
         )
+        say(f"The workspace keeps its messages in this process's memory: {WHERE_MESSAGES}")
         say("Press Ctrl-C to stop.")
-        from deskhand.run import ENGINE_DEAD_EXIT, wait_for_signal
 
-        if wait_for_signal(engine_alive=lambda: engine.is_alive) == "engine dead":
-            return ENGINE_DEAD_EXIT
+    supervisor = BotSupervisor(sandbox, overrides, say=say, on_connected=connected)
+    previous = signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    try:
+        say(f"The local workspace is up at {sandbox.url}; starting Deskhand in its own process…")
+        supervisor.start()
+        return supervisor.run(stopping)
+    except KeyboardInterrupt:
+        return 0
     finally:
+        signal.signal(signal.SIGTERM, previous)
         say("Stopping…")
-        if running is not None:
-            running.stop()
-        if engine is not None:
-            engine.shutdown()
+        supervisor.stop()
         sandbox.stop()
-    return 0
 
 
-def local_settings(settings: Settings, sandbox: Any) -> Settings:
-    """The settings with the local workspace's tokens and URL (and its channels for hand-off)."""
+WHERE_MESSAGES = (
+    "they last until `deskhand up` stops (a restart of the bot keeps them; the bot's own "
+    "jobs and feedback are in DATA_DIR)."
+)
+
+
+def local_overrides(settings: Settings, sandbox: Any) -> dict[str, Any]:
+    """The settings the bot child needs on top of the environment's: the local workspace's
+    tokens and URL, the sample knowledge base and its #general for hand-offs (JSON-able)."""
     update: dict[str, Any] = {
-        "slack_bot_token": SecretStr(sandbox.bot_token),
-        "slack_app_token": SecretStr(sandbox.app_token),
+        "slack_bot_token": sandbox.bot_token,
+        "slack_app_token": sandbox.app_token,
         "slack_signing_secret": None,
         "slack_api_url": sandbox.api_url,
     }
     if settings.kb_dir is None and SAMPLE_KB.is_dir():
-        update["kb_dir"] = SAMPLE_KB
+        update["kb_dir"] = str(SAMPLE_KB)
     if not settings.escalation_channel:
         update["escalation_channel"] = sandbox.channel_id("general")
+    return update
+
+
+def local_settings(settings: Settings, sandbox: Any) -> Settings:
+    """The settings with the local workspace's tokens and URL (and its channels for hand-off)."""
+    update = local_overrides(settings, sandbox)
+    for key in ("slack_bot_token", "slack_app_token"):
+        update[key] = SecretStr(update[key])
+    if "kb_dir" in update:
+        update["kb_dir"] = Path(update["kb_dir"])
     return settings.model_copy(update=update)
 
 

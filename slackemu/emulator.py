@@ -71,6 +71,7 @@ class Emulator:
         self.app: AppConfig = app.with_request_url(request_url) if request_url else app
         self.seed = load_seed(seed)
         self.stream_ttl_s = stream_ttl_s
+        self.app_notice = ""  # shown in the page's banner (set by `deskhand up`)
         self.methods = METHODS
         self.faults = FaultBook()
         self.contract = ContractLog()
@@ -239,6 +240,11 @@ class Emulator:
         return isinstance(answer, dict) and answer.get("challenge") == challenge
 
     def connections_changed(self) -> None:
+        self._changed(Change("connection"))
+
+    def set_app_notice(self, text: str) -> None:
+        """A line about the app shown in every open page (e.g. "restarted after a crash")."""
+        self.app_notice = text
         self._changed(Change("connection"))
 
     # --- human actions ------------------------------------------------------------------------

@@ -300,6 +300,14 @@ class Sandbox:
     def num_connections(self) -> int:
         return self._on_loop(lambda: len(self.emulator.sockets.open_connections()))
 
+    def set_app_notice(self, text: str) -> None:
+        """Show a line about the app in every open page's banner ("" clears it)."""
+        self._on_loop(lambda: self.emulator.set_app_notice(text))
+
+    @property
+    def app_notice(self) -> str:
+        return self._on_loop(lambda: self.emulator.app_notice)
+
     # --- waiting ----------------------------------------------------------------------------
     def wait_for(self, predicate: Callable[[], T | None], timeout: float = 10.0) -> T:
         """Poll `predicate` (woken by every change) until it returns something truthy."""

@@ -174,7 +174,7 @@ async def index(request: web.Request) -> web.Response:
         team=ws.team, bot=ws.bot_user, app=emu.app, viewer=viewer, conv=conv,
         channels=channels, dm=dm, people=people, items=_channel_items(emu, conv, viewer.id),
         home=home, home_html=home_html(emu, viewer.id) if home else "",
-        connections=len(emu.sockets.open_connections()),
+        connections=len(emu.sockets.open_connections()), app_notice=emu.app_notice,
         config_json=Markup(json.dumps({
             "channel": conv.id, "channelName": conv.name if conv.kind != "im" else "",
             "as": viewer.id, "botUserId": ws.bot_user.id,
@@ -259,6 +259,7 @@ def change_payload(emu: Emulator, change: Change, viewer_id: str) -> dict[str, A
     conv = emu.ws.conversations.get(change.channel_id)
     if change.kind in ("reset", "connection"):
         data["connections"] = len(emu.sockets.open_connections())
+        data["notice"] = emu.app_notice
         return data
     if change.kind == "home":
         if change.user_id != viewer_id:

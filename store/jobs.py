@@ -208,8 +208,9 @@ class JobBook:
         return taken
 
     def release(self, job_id: str) -> None:
-        """Give a taken job back (no room to run it now): the next sweep, anywhere, takes it."""
-        self._update(job_id, owner=None)
+        """Give a taken job back unstarted (no room to run it now, or too soon to try again):
+        the next sweep, anywhere, takes it; the take does not count as an attempt."""
+        self._update(job_id, owner=None, attempts=jobs.c.attempts - 1)
 
     def forget_dead_replicas(self, older_than_s: float) -> None:
         cutoff = time.time() - older_than_s

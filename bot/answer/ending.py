@@ -56,6 +56,8 @@ def final_reply(
         )
     elif not text.strip():
         text = errors.EMPTY_ANSWER
+    elif reason is FinishReason.LENGTH and _ends_with_generated(text, completion):
+        notes.append(errors.CUT_SHORT_LENGTH)  # never an answer that just stops mid-word
     if plan.omitted_turns:
         count = plan.omitted_turns
         notes.append(
@@ -72,3 +74,9 @@ def final_reply(
     return Ending(
         outcome, reply=replace(composed, text=text, notes=notes), feedback=is_answer and recorded
     )
+
+
+def _ends_with_generated(text: str, completion: Completion | None) -> bool:
+    """The reply ends with the model's own words (not a composed answer around them)."""
+    generated = completion.text.rstrip() if completion else ""
+    return bool(generated) and text.rstrip().endswith(generated)

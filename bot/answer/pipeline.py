@@ -23,6 +23,7 @@ from bot.answer.ending import final_reply
 from bot.answer.jobs import AnswerJob
 from bot.answer.routing import bot_is_in_thread
 from bot.services import BotServices
+from bot.slack.api_errors import is_gone, slack_code
 from bot.slack.client import retry_handlers
 from bot.slack.ephemeral_reply import EphemeralReply, SharedAnswer
 from bot.slack.thread_reply import ReplyTarget, ThreadReply
@@ -108,8 +109,13 @@ def answer_question(job: AnswerJob, bot: BotServices) -> None:
     except EngineError as err:
         logger.error("engine error for %s/%s: %s", question.channel_id, question.ts, err)
         _safe_notice(reply, errors.user_message_for(err), "error")
-    except Exception:
-        logger.exception("answer failed (channel=%s, ts=%s)", question.channel_id, question.ts)
+    except Exception as err:
+        if is_gone(err):  # deleted, archived, the bot removed: a fact, not a bug
+            logger.warning(
+                "answer to %s/%s abandoned: %s", question.channel_id, question.ts, slack_code(err)
+            )
+        else:
+            logger.exception("answer failed (channel=%s, ts=%s)", question.channel_id, question.ts)
         _safe_notice(reply, errors.GENERIC, "error")
     finally:
         progress.saw(reply)
@@ -250,8 +256,11 @@ def post_notice(job: AnswerJob, bot: BotServices, text: str, kind: str) -> None:
 def _safe_notice(reply: Reply, text: str, kind: str) -> None:
     try:
         reply.notice(text, kind)
-    except Exception:
-        logger.exception("could not post the %s notice either", kind)
+    except Exception as err:
+        if is_gone(err):
+            logger.info("could not post the %s notice either: %s", kind, slack_code(err))
+        else:
+            logger.exception("could not post the %s notice either", kind)
 
 
 def _log_finished(

@@ -1,5 +1,5 @@
-"""HTTP mode: `POST /slack/events` (events, slash commands and clicks, verified by Bolt's
-signature check) and `GET /healthz`, served by Bolt's WSGI adapter under waitress.
+"""HTTP mode: `POST /slack/events` (events, slash commands and clicks, signature-checked) and
+`GET /healthz` / `/readyz`, served by Bolt's WSGI adapter under waitress.
 
 waitress reads each request on its event loop and hands only complete requests to a fixed pool
 of worker threads, so slow or half-open clients cost a socket, not a thread. It refuses
@@ -7,6 +7,12 @@ malformed or negative `Content-Length` (400) and bodies over `MAX_BODY_BYTES` (4
 application sees them, closes connections idle for `timeout_s`, and holds at most
 `connection_limit` sockets open. Bolt acks events before running listeners, so a slow answer
 never holds up the response.
+
+Against clients that send slowly on purpose (never idle), `bot.slack.http_guard` bounds each
+request's total arrival time (`request_timeout_s`) and keeps `reserve` connections free by
+closing the oldest unfinished requests, so Slack's deliveries and /healthz always get in.
+Every Slack request is signature-checked and parsed by `bot.slack.http_requests` before Bolt sees
+it: unsigned → 401 (logged without its body), signed but malformed → 400 (one WARNING).
 """
 
 from __future__ import annotations
@@ -19,10 +25,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import waitress
 from slack_bolt import App
-from slack_bolt.adapter.wsgi import SlackRequestHandler
 from waitress import wasyncore
+from waitress.adjustments import Adjustments
+from waitress.task import ThreadedTaskDispatcher
+
+from bot.slack.http_guard import GuardedServer
+from bot.slack.http_requests import SlackHttpEndpoint, respond
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
@@ -39,11 +48,18 @@ Health = Callable[[], tuple[bool, dict[str, Any]]]
 
 @dataclass(frozen=True)
 class HttpLimits:
-    """What one client may cost: worker threads, open sockets, idle seconds."""
+    """What one client may cost: worker threads, open sockets, idle seconds, and the seconds
+    one request may take to arrive; `reserve` connections are kept free for new ones."""
 
     threads: int = 8
     connection_limit: int = 1000
     timeout_s: int = 10
+    request_timeout_s: float = 10.0
+    reserve: int = 100
+
+    @property
+    def effective_reserve(self) -> int:
+        return max(1, min(self.reserve, self.connection_limit // 2))
 
 
 class BotHttpServer:
@@ -57,14 +73,13 @@ class BotHttpServer:
         health: Health,
         limits: HttpLimits | None = None,
         *,
+        signing_secret: str | None = None,
         ready: Health | None = None,
         observer: Any = None,
     ) -> None:
         limits = limits or HttpLimits()
         self._map: dict[int, Any] = {}
-        self._server: Any = waitress.create_server(
-            bolt_wsgi_app(app, health, ready=ready, observer=observer),
-            map=self._map,
+        adjustments = Adjustments(
             host=host,
             port=port,
             threads=limits.threads,
@@ -77,12 +92,33 @@ class BotHttpServer:
             expose_tracebacks=False,
             ident="deskhand",
         )
+        dispatcher = ThreadedTaskDispatcher()
+        dispatcher.set_thread_count(limits.threads)
+        self.endpoint = SlackHttpEndpoint(app, signing_secret)
+        self._server = GuardedServer(
+            bolt_wsgi_app(self.endpoint, health, ready=ready, observer=observer),
+            self._map,
+            dispatcher=dispatcher,
+            adj=adjustments,
+            sockinfo=adjustments.listen[0],
+            request_timeout_s=limits.request_timeout_s,
+            reserve=limits.effective_reserve,
+        )
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="http", daemon=True)
 
     @property
     def port(self) -> int:
         return int(self._server.effective_port)
+
+    def guard_counts(self) -> dict[str, int]:
+        """Connections closed by the guard, and requests refused before Bolt."""
+        return {
+            "timed_out": self._server.timed_out,
+            "shed": self._server.shed,
+            "refused": self.endpoint.refused,
+            "malformed": self.endpoint.malformed,
+        }
 
     def start(self) -> None:
         self._thread.start()
@@ -106,11 +142,15 @@ class BotHttpServer:
 
 
 def bolt_wsgi_app(
-    app: App, health: Health, *, ready: Health | None = None, observer: Any = None
+    endpoint: Callable[..., Iterable[bytes]],
+    health: Health,
+    *,
+    ready: Health | None = None,
+    observer: Any = None,
 ) -> Callable[..., Iterable[bytes]]:
-    """The WSGI application: /healthz and /readyz, then Bolt's adapter for each Slack path
-    (each request counted and its ack timed by `observer`, bot.ops.observer, when given)."""
-    handlers = {path: SlackRequestHandler(app, path) for path in SLACK_PATHS}
+    """The WSGI application: /healthz and /readyz, then the checked Slack endpoint for each
+    Slack path (each request counted and its ack timed by `observer`, bot.ops.observer, when
+    given)."""
     probes = {"/healthz": health, "/readyz": ready or health}
 
     def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
@@ -119,11 +159,10 @@ def bolt_wsgi_app(
             ok, details = probes[path]()
             body = json.dumps({"ok": ok, **details}).encode()
             return _plain(start_response, "200 OK" if ok else "503 Service Unavailable", body)
-        handler = handlers.get(path)
-        if handler is None:
-            return _plain(start_response, "404 Not Found", b"not found")
+        if path not in SLACK_PATHS:
+            return respond(start_response, 404, "not found")
         if observer is None:
-            return _serve(handler, environ, start_response)
+            return endpoint(environ, start_response)
         kind = "events_api" if "json" in environ.get("CONTENT_TYPE", "") else "form"
         received, statuses = time.monotonic(), []
 
@@ -132,21 +171,12 @@ def bolt_wsgi_app(
             return start_response(status, headers, exc_info)
 
         observer.event_received(kind)
-        served = _serve(handler, environ, seen)  # type: ignore[arg-type]
+        served = endpoint(environ, seen)
         if statuses and statuses[-1].startswith("2"):
             observer.event_acked(kind, time.monotonic() - received)
         return served
 
     return application
-
-
-def _serve(
-    handler: SlackRequestHandler, environ: WSGIEnvironment, start_response: StartResponse
-) -> Iterable[bytes]:
-    try:
-        return handler(environ, start_response)
-    except UnicodeDecodeError:
-        return _plain(start_response, "400 Bad Request", b"body is not UTF-8")
 
 
 def _plain(start_response: StartResponse, status: str, body: bytes) -> list[bytes]:

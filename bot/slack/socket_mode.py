@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import aiohttp
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode.async_internals import send_async_response
 from slack_bolt.adapter.socket_mode.internals import run_bolt_app
@@ -102,8 +103,16 @@ class AckFirstSocketMode:
         if self.observer is not None:
             self.observer.event_received(req.type)
         if req.type == "events_api":
-            await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
-            self._acked(req.type, received)
+            try:
+                await client.send_socket_mode_response(
+                    SocketModeResponse(envelope_id=req.envelope_id)
+                )
+            except (ConnectionError, aiohttp.ClientError) as err:
+                # The socket closed under us: Slack delivers it again, and the store's claim
+                # keeps that redelivery from a second answer; answer now all the same.
+                logger.info("could not ack envelope %s (%s)", req.envelope_id, err)
+            else:
+                self._acked(req.type, received)
             self._loop.run_in_executor(self._dispatch, self._dispatch_event, req)
             return
         started = time.time()

@@ -130,7 +130,17 @@ class ThreadReply:
         self._fall_back()
         self.use_status = False
         self._parts[0].ts = reply_ts[0]
-        self._write_update(self._parts[0], PLACEHOLDER)
+        try:
+            self._write_update(self._parts[0], PLACEHOLDER)
+        except SlackApiError as err:
+            if _code(err) not in ("message_not_found", "cant_update_message"):
+                raise
+            # Deleted since (or a local workspace restarted empty): answer in a fresh reply.
+            logger.info(
+                "the answer begun in %s is gone (%s): a fresh reply", reply_ts[0], _code(err)
+            )
+            self._parts[0].ts = None
+            self._write_update(self._parts[0], PLACEHOLDER)
 
     def hand_over(self, note: str) -> None:
         """This process is stopping mid-answer: end any live stream and say the answer will be
@@ -340,6 +350,11 @@ class ThreadReply:
             self._user_stopped(part)
             return
         logger.warning("native streaming failed (%s): falling back to chat.update", code)
+        if part.ts:
+            # Still a live stream on Slack's side (a 429 past the retries, a timeout): it takes
+            # no chat.update (streaming_state_conflict) until it is stopped.
+            with contextlib.suppress(SlackApiError):
+                self.client.chat_stopStream(channel=self.target.channel_id, ts=part.ts)
         self._write_update(part, text)
 
     def _retire_stream(self, part: _Part, text: str) -> None:

@@ -83,7 +83,7 @@ function connectEvents() {
 
 function handleChange(c) {
   if (c.kind === "reset") return location.reload();
-  if (c.kind === "connection") return showConnection(c.connections);
+  if (c.kind === "connection") return showConnection(c.connections, c.notice);
   if (c.channel !== config.channel) return;
   if (c.kind === "home") {
     if (config.home) $("home").innerHTML = c.html;
@@ -113,12 +113,17 @@ function handleChange(c) {
   if (c.parent_html) upsert(messagesEl, c.parent_html);
 }
 
-function showConnection(n) {
+function showConnection(n, notice) {
+  const noticeEl = $("app-notice");
+  if (noticeEl && notice !== undefined) noticeEl.textContent = notice || "";
   const el = $("bot-state");
   if (!el || el.textContent.startsWith("HTTP")) return;
   const name = config.mentionTargets[0]?.name || "The bot";
-  el.textContent = n ? `● ${name} connected` : `○ ${name} is not connected`;
+  el.textContent = n ? `● ${name} connected` : `○ ${name} disconnected`;
   el.className = "bot-state " + (n ? "on" : "off");
+  // A reply still marked as streaming is not being written while the app is away.
+  document.body.classList.toggle("bot-off", !n);
+  document.body.classList.toggle("bot-on", !!n);
 }
 
 async function resync() {

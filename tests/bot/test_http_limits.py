@@ -43,7 +43,7 @@ def head_with_length(length: str) -> bytes:
         ("abc", b"{}", b"400"),
         ("1e3", b"{}", b"400"),
         (str(2 << 20), b"", b"413"),
-        ("4", b"\xff\xfe\xfd\xfc", b"400"),  # not UTF-8
+        ("4", b"\xff\xfe\xfd\xfc", b"401"),  # not UTF-8, and unsigned: refused first
     ],
 )
 def test_bad_content_length_gets_a_clean_4xx_and_no_traceback(

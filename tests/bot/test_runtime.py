@@ -69,3 +69,22 @@ def test_waiting_stops_with_a_reason_when_the_engine_dies() -> None:
 
     alive = iter([True, True, False])
     assert wait_for_signal(engine_alive=lambda: next(alive)) == "engine dead"
+
+
+def test_deskhand_run_without_tokens_says_exactly_what_it_needs(capsys) -> None:
+    """Issue 18: not just "SLACK_BOT_TOKEN is missing", but every variable and the local way."""
+    from deskhand.cli import main
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
+            patch.setenv(name, "")
+        assert main(["run"]) == 2
+    err = capsys.readouterr().err
+    for needed in (
+        "SLACK_BOT_TOKEN is missing",
+        "SLACK_APP_TOKEN (xapp-…",
+        "SLACK_SIGNING_SECRET (HTTP mode",
+        "deskhand sandbox",
+        "SLACK_API_URL",
+    ):
+        assert needed in err, err
