@@ -56,7 +56,11 @@ def final_reply(
         )
     elif not text.strip():
         text = errors.EMPTY_ANSWER
-    elif reason is FinishReason.LENGTH and _ends_with_generated(text, completion):
+    elif (
+        reason is FinishReason.LENGTH
+        and not composed.cut_short  # the answerer already ended it at a sentence and said so
+        and _ends_with_generated(text, completion)
+    ):
         notes.append(errors.CUT_SHORT_LENGTH)  # never an answer that just stops mid-word
     if plan.omitted_turns:
         count = plan.omitted_turns

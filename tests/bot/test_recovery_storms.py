@@ -13,6 +13,7 @@ from slack_sdk import WebClient
 from sqlalchemy import update
 
 from bot import errors
+from bot.answer.answerers import CUT_SHORT
 from bot.replicas.recovery import MAX_ATTEMPTS
 from store import Store
 from store.jobs import JobBook
@@ -137,8 +138,10 @@ def test_an_answer_cut_by_the_length_limit_says_so(workspace, run_bot, script, s
     run_bot(workspace, scripted_engine, max_new_tokens=22)
     ts = workspace.mention("ada", "support", "how do I fit the harness?")
     reply = workspace.wait_for_reply("support", ts, timeout=20)
-    assert answer_text(workspace, "support", ts).startswith("Fit the EAGLE-HAR")
-    assert errors.CUT_SHORT_LENGTH in str(reply["blocks"])
+    text = answer_text(workspace, "support", ts)
+    assert text.startswith("Fit the EAGLE-HAR") and text.endswith("…")  # not mid-word, bare
+    blocks = str(reply["blocks"])
+    assert CUT_SHORT in blocks and errors.CUT_SHORT_LENGTH not in blocks  # said once
 
 
 def test_an_ask_again_that_reaches_nobody_is_counted_not_raised(
