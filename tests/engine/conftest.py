@@ -21,16 +21,6 @@ def ask(text: str) -> list[dict[str, str]]:
     return [{"role": "user", "content": text}]
 
 
-def wait_until(predicate, timeout: float = 5.0) -> None:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.005)
-
-
 @pytest.fixture(scope="session")
 def real_engine_fp32() -> Iterator[Engine]:
     """The real default model (from its cached conversion) in float32 on the CPU."""

@@ -15,8 +15,9 @@ from engine.model.runner import ModelRunner
 from engine.testing import make_byte_tokenizer, make_tiny_engine
 from engine.testing.reference import generate_one
 from engine.testing.tiny import ARCHITECTURES, make_tiny_model
-from tests.engine.conftest import ask, wait_until
+from tests.engine.conftest import ask
 from tests.engine.test_oracle import _submit_staggered
+from tests.helpers import wait_until
 
 VOCAB = len(make_byte_tokenizer())
 
