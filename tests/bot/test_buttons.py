@@ -7,22 +7,13 @@ import time
 from typing import Any
 
 from slackemu import Sandbox
-from tests.bot.helpers import answers, find_element
+from tests.bot.helpers import (
+    bot_messages,
+    find_element,
+    wait_for_bot_message,
+    wait_for_stop_button,
+)
 from tests.bot.test_knowledge import FakeDesk, kb_answerer
-
-
-def streaming_answer(sb: Sandbox, ts: str) -> dict[str, Any]:
-    return sb.wait_for(
-        lambda: next(
-            (
-                m
-                for m in answers(sb, "support", ts)
-                if find_element(m, "deskhand_stop") and "word" in str(m["blocks"])
-            ),
-            None,
-        ),
-        timeout=20,
-    )
 
 
 def click_stop(sb: Sandbox, user: str, message: dict[str, Any]) -> None:
@@ -36,7 +27,7 @@ def test_only_the_asker_can_stop_an_answer(workspace, run_bot, script, scripted_
     script.step_delay_s = 0.005  # ~50 s if nobody stops it
     run_bot(workspace, scripted_engine, stream_mode="update", stream_update_interval_s=0.3)
     ts = workspace.mention("ada", "support", "tell me everything")
-    message = streaming_answer(workspace, ts)
+    message = wait_for_stop_button(workspace, "support", ts, "word")
 
     click_stop(workspace, "grace", message)
     told = workspace.wait_for(lambda: workspace.ephemerals("grace", "support") or None, timeout=10)
@@ -61,7 +52,7 @@ def test_an_admin_can_stop_anyones_answer(workspace, run_bot, script, scripted_e
         admin_users=[workspace.user_id("linus")],
     )
     ts = workspace.mention("ada", "support", "tell me everything")
-    click_stop(workspace, "linus", streaming_answer(workspace, ts))
+    click_stop(workspace, "linus", wait_for_stop_button(workspace, "support", ts, "word"))
     workspace.wait_for(lambda: scripted_engine.stats().running == 0 or None, timeout=5)
     assert "Stopped." in str(workspace.wait_for_reply("support", ts, timeout=20)["blocks"])
     assert workspace.ephemerals("linus", "support") == []
@@ -77,7 +68,7 @@ def test_a_stop_that_reaches_another_replica_stops_the_answer(
     shared = {"data_dir": tmp_path / "shared", "stream_mode": "update"}
     writer = run_bot(workspace, scripted_engine, **shared)
     ts = workspace.mention("ada", "support", "tell me everything")
-    message = streaming_answer(workspace, ts)
+    message = wait_for_stop_button(workspace, "support", ts, "word")
     assert writer.socket_mode is not None
     writer.socket_mode.close()  # it keeps writing the answer; events go elsewhere now
     clicked = run_bot(workspace, scripted_engine, **shared)
@@ -101,7 +92,7 @@ def test_only_the_asker_can_stop_an_answer_written_on_another_replica(
     shared = {"data_dir": tmp_path / "shared", "stream_mode": "update"}
     writer = run_bot(workspace, scripted_engine, **shared)
     ts = workspace.mention("ada", "support", "tell me everything")
-    message = streaming_answer(workspace, ts)
+    message = wait_for_stop_button(workspace, "support", ts, "word")
     assert writer.socket_mode is not None
     writer.socket_mode.close()
     run_bot(workspace, scripted_engine, **shared)
@@ -130,10 +121,7 @@ def test_a_hand_off_is_not_repeated_after_a_restart(workspace, run_bot, scripted
     # Someone other than the asker may call for a human.
     workspace.click("grace", "support", reply["ts"], "deskhand_handoff", value=button["value"])
 
-    def escalations() -> list[dict[str, Any]]:
-        return [m for m in workspace.messages("general") if m.get("user") == workspace.bot_user_id]
-
-    workspace.wait_for(lambda: escalations() or None, timeout=10)
+    wait_for_bot_message(workspace, "general")
     workspace.wait_for(
         lambda: any("I've asked" in m["text"] for m in workspace.thread("support", ts)) or None,
         timeout=10,
@@ -143,4 +131,4 @@ def test_a_hand_off_is_not_repeated_after_a_restart(workspace, run_bot, scripted
     workspace.click("ada", "support", reply["ts"], "deskhand_handoff", value=button["value"])
     told = workspace.wait_for(lambda: workspace.ephemerals("ada", "support") or None, timeout=10)
     assert told[-1]["text"] == "This question has already been passed to a human."
-    assert len(escalations()) == 1
+    assert len(bot_messages(workspace, "general")) == 1

@@ -7,6 +7,7 @@ import logging
 import time
 
 from deskhand.logs import REDACTED, RedactingFilter, redact, setup_logging
+from tests.bot.helpers import wait_for_bot_message
 
 BOT = "xoxb-1000000001-2000000002-SecretBotToken"
 APP = "xapp-1-A0123-3000000003-SecretAppToken"
@@ -108,13 +109,7 @@ def test_a_debug_slash_command_logs_no_response_url_and_no_text(
         assert workspace.slash("ada", "support", "/ask", "where is the zebra-umbrella form?")[
             "acked"
         ]
-        workspace.wait_for(
-            lambda: (
-                [m for m in workspace.messages("support") if m.get("user") == workspace.bot_user_id]
-                or None
-            ),
-            timeout=10,
-        )
+        wait_for_bot_message(workspace, "support")
         time.sleep(0.5)  # let the last DEBUG lines through
     finally:
         for handler in root.handlers:
