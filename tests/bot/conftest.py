@@ -84,6 +84,14 @@ def bot_settings(sb: Sandbox, **overrides: Any) -> Settings:
 
 
 @pytest.fixture
+def bot_store_url(tmp_path: Path) -> str:
+    """The URL of the SQLite store a bot from run_bot opens by default (its data_dir, made)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    return f"sqlite:///{data / 'deskhand.sqlite'}"
+
+
+@pytest.fixture
 def run_bot(tmp_path: Path) -> Iterator[Callable[..., RunningBot]]:
     """start(sandbox, engine, mode="socket", answerer=None, **settings) -> a running bot
     (its store: SQLite in tmp_path unless DATABASE_URL/data_dir are given)."""
