@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
 
 from engine import Engine
 from engine.testing import make_tiny_engine
+from engine.testing.reference import generate_one
 
 
 @pytest.fixture(scope="module")
@@ -19,6 +22,29 @@ def tiny_engine() -> Iterator[Engine]:
 
 def ask(text: str) -> list[dict[str, str]]:
     return [{"role": "user", "content": text}]
+
+
+def submit_staggered(engine, conversations, params, gap_s):
+    """Submit each conversation from its own thread, the i-th after i * gap_s seconds; the
+    results in order."""
+    handles = [None] * len(conversations)
+
+    def submit(i: int) -> None:
+        time.sleep(i * gap_s)  # arrivals spread over the run: later ones join a busy batch
+        handles[i] = engine.submit(conversations[i], params)
+
+    threads = [threading.Thread(target=submit, args=(i,)) for i in range(len(conversations))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return [h.result(timeout=300) for h in handles]
+
+
+def generate_alone(engine, conversations, n):
+    """The reference: each conversation's `n` greedy tokens from plain `generate`, alone."""
+    model = engine.runner.model
+    return [generate_one(model, engine.chat.encode(c), n, None) for c in conversations]
 
 
 @pytest.fixture(scope="session")
