@@ -16,8 +16,8 @@ from engine import Engine
 from engine.testing import make_tiny_engine
 from slackemu import FakeClock, Sandbox
 from tests.bot.scripted import Script, ScriptedRunner, make_scripted_engine, new_script
+from tests.helpers import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 MANIFEST = REPO / "manifest.json"
 
 

@@ -3,11 +3,8 @@ statuses, dropped and stalled streams, error events, cancel, limits, unreachable
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
@@ -19,9 +16,9 @@ from engine.remote import RemoteConfig, RemoteEngine, start_remote_engine
 from engine.remote.llama_server import free_port
 from engine.remote.tokenizer import TextTokenizer, load_tokenizer
 from tests.engine.fake_openai import FakeOpenAI
+from tests.helpers import run_python
 
 ASK = [{"role": "user", "content": "Say hello."}]
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -244,8 +241,6 @@ def test_the_remote_path_imports_neither_torch_nor_transformers(fake: FakeOpenAI
         "engine.shutdown()\n"
         "print(text, 'torch' in sys.modules, 'transformers' in sys.modules)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=REPO
-    )
+    out = run_python(script, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split()[-3:] == ["friend!", "False", "False"]
