@@ -84,6 +84,14 @@ def bot_settings(sb: Sandbox, **overrides: Any) -> Settings:
 
 
 @pytest.fixture
+def endless_script(script: Script) -> Script:
+    """The script, set to a 2,000-word answer at 5 ms a step (~50 s if nobody stops it)."""
+    script.answer = lambda turns: "word " * 2000
+    script.step_delay_s = 0.005
+    return script
+
+
+@pytest.fixture
 def bot_store_url(tmp_path: Path) -> str:
     """The URL of the SQLite store a bot from run_bot opens by default (its data_dir, made)."""
     data = tmp_path / "data"

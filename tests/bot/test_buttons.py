@@ -22,9 +22,7 @@ def click_stop(sb: Sandbox, user: str, message: dict[str, Any]) -> None:
     assert sb.click(user, "support", message["ts"], "deskhand_stop", value=button["value"])["acked"]
 
 
-def test_only_the_asker_can_stop_an_answer(workspace, run_bot, script, scripted_engine):
-    script.answer = lambda turns: "word " * 2000
-    script.step_delay_s = 0.005  # ~50 s if nobody stops it
+def test_only_the_asker_can_stop_an_answer(workspace, run_bot, endless_script, scripted_engine):
     run_bot(workspace, scripted_engine, stream_mode="update", stream_update_interval_s=0.3)
     ts = workspace.mention("ada", "support", "tell me everything")
     message = wait_for_stop_button(workspace, "support", ts, "word")
@@ -41,9 +39,7 @@ def test_only_the_asker_can_stop_an_answer(workspace, run_bot, script, scripted_
     assert workspace.ephemerals("ada", "support") == []
 
 
-def test_an_admin_can_stop_anyones_answer(workspace, run_bot, script, scripted_engine):
-    script.answer = lambda turns: "word " * 2000
-    script.step_delay_s = 0.005
+def test_an_admin_can_stop_anyones_answer(workspace, run_bot, endless_script, scripted_engine):
     run_bot(
         workspace,
         scripted_engine,
@@ -59,12 +55,10 @@ def test_an_admin_can_stop_anyones_answer(workspace, run_bot, script, scripted_e
 
 
 def test_a_stop_that_reaches_another_replica_stops_the_answer(
-    workspace, run_bot, script, scripted_engine, tmp_path
+    workspace, run_bot, endless_script, scripted_engine, tmp_path
 ):
     """Two replicas on one store: the one writing the answer no longer receives anything,
     so the click can only reach the other, which passes it on through the store."""
-    script.answer = lambda turns: "word " * 2000
-    script.step_delay_s = 0.005  # ~50 s if nobody stops it
     shared = {"data_dir": tmp_path / "shared", "stream_mode": "update"}
     writer = run_bot(workspace, scripted_engine, **shared)
     ts = workspace.mention("ada", "support", "tell me everything")
@@ -85,10 +79,8 @@ def test_a_stop_that_reaches_another_replica_stops_the_answer(
 
 
 def test_only_the_asker_can_stop_an_answer_written_on_another_replica(
-    workspace, run_bot, script, scripted_engine, tmp_path
+    workspace, run_bot, endless_script, scripted_engine, tmp_path
 ):
-    script.answer = lambda turns: "word " * 2000
-    script.step_delay_s = 0.005
     shared = {"data_dir": tmp_path / "shared", "stream_mode": "update"}
     writer = run_bot(workspace, scripted_engine, **shared)
     ts = workspace.mention("ada", "support", "tell me everything")

@@ -119,10 +119,8 @@ def test_a_top_level_dm_shows_a_placeholder_then_the_answer(
 
 
 def test_the_stop_button_cancels_generation_and_keeps_the_partial_answer(
-    workspace, run_bot, script, scripted_engine
+    workspace, run_bot, endless_script, scripted_engine
 ):
-    script.answer = lambda turns: "word " * 2000
-    script.step_delay_s = 0.005  # ~50 s if nobody stops it
     run_bot(workspace, scripted_engine, stream_mode="update", stream_update_interval_s=0.3)
     ts = workspace.mention("ada", "support", "tell me everything")
     message = wait_for_stop_button(workspace, "support", ts, "word")
@@ -138,10 +136,8 @@ def test_the_stop_button_cancels_generation_and_keeps_the_partial_answer(
 
 
 def test_slacks_own_stop_on_a_stream_cancels_generation(
-    workspace, run_bot, script, scripted_engine
+    workspace, run_bot, endless_script, scripted_engine
 ):
-    script.answer = lambda turns: "word " * 2000
-    script.step_delay_s = 0.005
     run_bot(workspace, scripted_engine, stream_update_interval_s=0.2)
     ts = workspace.mention("ada", "support", "tell me everything")
     streaming_ts = wait_for_streaming(workspace, "support", ts)
