@@ -47,6 +47,12 @@ def generate_alone(engine, conversations, n):
     return [generate_one(model, engine.chat.encode(c), n, None) for c in conversations]
 
 
+def differing_from_alone(engine, conversations, results, n):
+    """The indices of the results whose tokens differ from generate_alone's."""
+    expected = generate_alone(engine, conversations, n)
+    return [i for i, (r, e) in enumerate(zip(results, expected, strict=True)) if r.token_ids != e]
+
+
 @pytest.fixture(scope="session")
 def real_engine_fp32() -> Iterator[Engine]:
     """The real default model (from its cached conversion) in float32 on the CPU."""

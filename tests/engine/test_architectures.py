@@ -14,7 +14,7 @@ from engine.errors import UnsupportedModel
 from engine.model.runner import ModelRunner
 from engine.testing import make_byte_tokenizer, make_tiny_engine
 from engine.testing.tiny import ARCHITECTURES, make_tiny_model
-from tests.engine.conftest import ask, generate_alone, submit_staggered
+from tests.engine.conftest import ask, differing_from_alone, submit_staggered
 from tests.helpers import wait_until
 
 VOCAB = len(make_byte_tokenizer())
@@ -45,10 +45,7 @@ def test_sixteen_staggered_requests_match_generate(architecture: str) -> None:
         ]
         params = SamplingParams(max_new_tokens=20, ignore_eos=True)
         results = submit_staggered(engine, conversations, params, gap_s=0.01)
-        expected = generate_alone(engine, conversations, 20)
-        mismatched = [
-            i for i, (r, e) in enumerate(zip(results, expected, strict=True)) if r.token_ids != e
-        ]
+        mismatched = differing_from_alone(engine, conversations, results, 20)
         assert mismatched == []
         assert engine.stats().extra["prefix_hit_rate"] > 0
     finally:

@@ -12,7 +12,7 @@ import pytest
 from engine import SamplingParams
 from engine.testing import make_tiny_engine
 from engine.testing.reference import generate_one
-from tests.engine.conftest import generate_alone, submit_staggered
+from tests.engine.conftest import differing_from_alone, submit_staggered
 
 
 def _conversations(count: int) -> list[list[dict[str, str]]]:
@@ -85,8 +85,5 @@ def test_sixteen_staggered_requests_match_generate_real_model_fp32(real_engine_f
     ]
     params = SamplingParams(max_new_tokens=24, ignore_eos=True)
     results = submit_staggered(engine, conversations, params, gap_s=0.05)
-    expected = generate_alone(engine, conversations, 24)
-    mismatches = [
-        i for i, (r, e) in enumerate(zip(results, expected, strict=True)) if r.token_ids != e
-    ]
+    mismatches = differing_from_alone(engine, conversations, results, 24)
     assert mismatches == []
