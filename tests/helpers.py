@@ -12,12 +12,17 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 
 
-def wait_until(predicate: Callable[[], Any], timeout: float = 5.0, interval: float = 0.005) -> None:
+def wait_until(
+    predicate: Callable[[], Any],
+    timeout: float = 5.0,
+    interval: float = 0.005,
+    message: str = "condition not reached in time",
+) -> None:
     """Poll `predicate` every `interval` seconds until it is true; fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
+            raise AssertionError(message)
         time.sleep(interval)
 
 

@@ -16,7 +16,7 @@ from engine.remote import RemoteConfig, RemoteEngine, start_remote_engine
 from engine.remote.llama_server import free_port
 from engine.remote.tokenizer import TextTokenizer, load_tokenizer
 from tests.engine.fake_openai import FakeOpenAI
-from tests.helpers import run_python
+from tests.helpers import run_python, wait_until
 
 ASK = [{"role": "user", "content": "Say hello."}]
 
@@ -158,9 +158,7 @@ def test_cancel_closes_the_stream_and_the_server_sees_the_client_leave(
     result = handle.result(5)
     assert first == "Hello"
     assert result.finish_reason is FinishReason.CANCELLED
-    deadline = time.monotonic() + 5
-    while not fake.requests[0].client_left and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_until(lambda: fake.requests[0].client_left, interval=0.02)
     assert fake.requests[0].client_left
     assert engine.stats().running == 0
 
