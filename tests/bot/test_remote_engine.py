@@ -23,14 +23,6 @@ from tests.bot.helpers import (
     shown_text,
     wait_for_stop_button,
 )
-from tests.engine.fake_openai import FakeOpenAI
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeOpenAI]:
-    server = FakeOpenAI().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

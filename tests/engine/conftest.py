@@ -8,7 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from deskhand.settings import Settings
 from engine import Engine
+from engine.remote.tokenizer import TextTokenizer, load_tokenizer
 from engine.testing import make_tiny_engine
 from engine.testing.reference import generate_one
 
@@ -53,10 +55,15 @@ def differing_from_alone(engine, conversations, results, n):
     return [i for i, (r, e) in enumerate(zip(results, expected, strict=True)) if r.token_ids != e]
 
 
+@pytest.fixture(scope="module")
+def tokenizer() -> TextTokenizer:
+    """The default model's tokenizer as the remote engine uses it."""
+    return load_tokenizer("", Settings(_env_file=None).cache_dir)  # type: ignore[call-arg]
+
+
 @pytest.fixture(scope="session")
 def real_engine_fp32() -> Iterator[Engine]:
     """The real default model (from its cached conversion) in float32 on the CPU."""
-    from deskhand.settings import Settings
     from engine import start_engine
 
     settings = Settings(

@@ -14,23 +14,11 @@ from engine import EngineOverloaded, EngineUnreachable, FinishReason, PromptTooL
 from engine.protocol import GenerationEngine, GenerationHandle
 from engine.remote import RemoteConfig, RemoteEngine, start_remote_engine
 from engine.remote.llama_server import free_port
-from engine.remote.tokenizer import TextTokenizer, load_tokenizer
+from engine.remote.tokenizer import TextTokenizer
 from tests.engine.fake_openai import FakeOpenAI
 from tests.helpers import run_python, wait_until
 
 ASK = [{"role": "user", "content": "Say hello."}]
-
-
-@pytest.fixture(scope="module")
-def tokenizer() -> TextTokenizer:
-    return load_tokenizer("", Settings(_env_file=None).cache_dir)  # type: ignore[call-arg]
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeOpenAI]:
-    server = FakeOpenAI().start()
-    yield server
-    server.stop()
 
 
 def remote(fake: FakeOpenAI, tokenizer: TextTokenizer, **config: object) -> RemoteEngine:
