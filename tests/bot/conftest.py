@@ -84,6 +84,16 @@ def bot_settings(sb: Sandbox, **overrides: Any) -> Settings:
 
 
 @pytest.fixture
+def sample_kb(tmp_path: Path) -> dict[str, Any]:
+    """Settings for the sample knowledge base, its index and feedback database in tmp_path."""
+    return {
+        "kb_dir": REPO / "sample-kb" / "kb",
+        "kb_index": tmp_path / "kb.sqlite",
+        "kb_feedback_db": tmp_path / "feedback.sqlite",
+    }
+
+
+@pytest.fixture
 def endless_script(script: Script) -> Script:
     """The script, set to a 2,000-word answer at 5 ms a step (~50 s if nobody stops it)."""
     script.answer = lambda turns: "word " * 2000

@@ -6,13 +6,12 @@ the mode; the choice survives a restart of the bot on the same database."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from bot.answer.answerers import open_answerer
 from bot.slack.modes_view import BLOCK_PREFIX, MODE_ACTION
 from kb.desk import SupportDesk
 from slackemu.seed import DEFAULT_SEED
-from tests.bot.conftest import REPO, bot_settings
+from tests.bot.conftest import bot_settings
 from tests.bot.helpers import answer_text
 from tests.helpers import wait_until
 
@@ -25,16 +24,14 @@ def home_text(sb, user: str) -> str:
 
 
 def test_an_admin_sets_a_channel_to_assistant_in_app_home_and_it_lasts(
-    make_workspace, run_bot, script, scripted_engine, tmp_path: Path
+    make_workspace, run_bot, script, scripted_engine, sample_kb
 ):
     channels = [*DEFAULT_SEED["channels"], {"name": "random", "members": "*", "bot": True}]
     sb = make_workspace(seed={"channels": channels})
     script.answer = lambda turns: ASSISTANT
     ada, random = sb.user_id("ada"), sb.channel_id("random")
     kb_settings = {
-        "kb_dir": REPO / "sample-kb" / "kb",
-        "kb_index": tmp_path / "kb.sqlite",
-        "kb_feedback_db": tmp_path / "feedback.sqlite",
+        **sample_kb,
         "channel_modes": "default=kb",
         "admin_users": [ada],
         "max_new_tokens": 20_000,

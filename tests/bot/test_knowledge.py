@@ -5,14 +5,13 @@ runs the real SupportDesk over the sample knowledge base."""
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.answer.answerers import KnowledgeAnswerer, open_answerer
 from kb.types import AnswerPlan, FinalAnswer, Source
-from tests.bot.conftest import REPO, bot_settings
+from tests.bot.conftest import bot_settings
 from tests.bot.helpers import (
     answer_text,
     bot_messages,
@@ -201,14 +200,12 @@ def test_the_plain_answerer_acknowledges_feedback(workspace, run_bot, script, sc
 
 @pytest.mark.slow
 def test_the_real_support_desk_answers_from_the_sample_kb(
-    workspace, run_bot, script, scripted_engine, tmp_path: Path
+    workspace, run_bot, script, scripted_engine, sample_kb
 ):
     script.answer = lambda turns: "Frames have a long warranty."
     settings = bot_settings(
         workspace,
-        kb_dir=REPO / "sample-kb" / "kb",
-        kb_index=tmp_path / "kb.sqlite",
-        kb_feedback_db=tmp_path / "feedback.sqlite",
+        **sample_kb,
     )
     answerer = open_answerer(settings.bot_config(), scripted_engine)
     assert answerer.name == "kb"
