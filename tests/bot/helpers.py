@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from deskhand.logs import RedactingFilter
 from slackemu import Sandbox
 
 
@@ -94,3 +98,20 @@ def click_feedback(
     return sb.click(
         user, channel, reply["ts"], "deskhand_feedback", value=buttons[f"{vote}_button"]["value"]
     )
+
+
+@contextmanager
+def root_log(handler: logging.Handler) -> Iterator[logging.Handler]:
+    """The root logger writes to `handler` alone inside the block; afterwards the redacting
+    filters setup_logging put on it come off, and the old handlers and level are back."""
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    root.handlers = [handler]
+    try:
+        yield handler
+    finally:
+        for each in root.handlers:
+            for found in [f for f in each.filters if isinstance(f, RedactingFilter)]:
+                each.removeFilter(found)
+        root.handlers, level = saved
+        root.setLevel(level)
