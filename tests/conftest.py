@@ -1,6 +1,7 @@
 """Shared pytest configuration: GPU tests skip themselves where there is no CUDA device; the
 store's backends (`store_url`: SQLite and a throw-away PostgreSQL cluster); the llama.cpp
-server fixtures (a real OpenAI-compatible server) for remote-engine tests."""
+server fixtures (a real OpenAI-compatible server) and `fake` (a scripted one) for remote-engine
+tests."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from engine.remote.llama_server import LlamaServer, missing_reason
 from engine.remote.tokenizer import default_gguf_path
 from store.testing import PostgresCluster, PostgresUnavailable
+from tests.engine.fake_openai import FakeOpenAI
 
 pytest_plugins = ["slackemu.pytest_plugin"]  # the `sandbox` and `make_sandbox` fixtures
 
@@ -95,6 +97,13 @@ def _start_llama_server() -> LlamaServer:
         return server.wait_ready()
     except RuntimeError as err:
         pytest.skip(f"llama-server did not start: {err}")
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeOpenAI]:
+    server = FakeOpenAI().start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -16,8 +16,8 @@ from engine import Engine
 from engine.testing import make_tiny_engine
 from slackemu import FakeClock, Sandbox
 from tests.bot.scripted import Script, ScriptedRunner, make_scripted_engine, new_script
+from tests.helpers import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 MANIFEST = REPO / "manifest.json"
 
 
@@ -81,6 +81,32 @@ def bot_settings(sb: Sandbox, **overrides: Any) -> Settings:
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def sample_kb(tmp_path: Path) -> dict[str, Any]:
+    """Settings for the sample knowledge base, its index and feedback database in tmp_path."""
+    return {
+        "kb_dir": REPO / "sample-kb" / "kb",
+        "kb_index": tmp_path / "kb.sqlite",
+        "kb_feedback_db": tmp_path / "feedback.sqlite",
+    }
+
+
+@pytest.fixture
+def endless_script(script: Script) -> Script:
+    """The script, set to a 2,000-word answer at 5 ms a step (~50 s if nobody stops it)."""
+    script.answer = lambda turns: "word " * 2000
+    script.step_delay_s = 0.005
+    return script
+
+
+@pytest.fixture
+def bot_store_url(tmp_path: Path) -> str:
+    """The URL of the SQLite store a bot from run_bot opens by default (its data_dir, made)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    return f"sqlite:///{data / 'deskhand.sqlite'}"
 
 
 @pytest.fixture

@@ -12,12 +12,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 from bench.harness import BotChild, serve_until_stdin_closes
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.helpers import REPO
 
 
 def main() -> int:

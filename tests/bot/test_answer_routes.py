@@ -4,10 +4,8 @@ reply, and a support question still the grounded answer with its sources."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from bot.answer.answerers import RoutingAnswerer, open_answerer
-from tests.bot.conftest import REPO, bot_settings
+from tests.bot.conftest import bot_settings
 from tests.bot.helpers import answer_text, find_element, shown_text
 from tests.bot.scripted import Turns
 
@@ -32,14 +30,12 @@ def context_of(message: dict) -> str:
 
 
 def test_off_topic_questions_get_the_assistant_and_small_talk_a_friendly_reply(
-    workspace, run_bot, script, scripted_engine, tmp_path: Path
+    workspace, run_bot, script, scripted_engine, sample_kb
 ):
     script.answer = general_assistant
     settings = bot_settings(
         workspace,
-        kb_dir=REPO / "sample-kb" / "kb",
-        kb_index=tmp_path / "kb.sqlite",
-        kb_feedback_db=tmp_path / "feedback.sqlite",
+        **sample_kb,
         channel_modes="",  # auto everywhere: the default once a KB is loaded
         max_new_tokens=20_000,
     )
@@ -83,15 +79,13 @@ def test_off_topic_questions_get_the_assistant_and_small_talk_a_friendly_reply(
 
 
 def test_a_kb_channel_hands_off_what_it_cannot_answer(
-    workspace, run_bot, script, scripted_engine, tmp_path: Path
+    workspace, run_bot, script, scripted_engine, sample_kb
 ):
     script.answer = general_assistant
     support = workspace.channel_id("support")
     settings = bot_settings(
         workspace,
-        kb_dir=REPO / "sample-kb" / "kb",
-        kb_index=tmp_path / "kb.sqlite",
-        kb_feedback_db=tmp_path / "feedback.sqlite",
+        **sample_kb,
         channel_modes=f"{support}=kb",
     )
     run_bot(

@@ -7,22 +7,13 @@ import time
 from typing import Any
 
 from slackemu import Sandbox
-from tests.bot.helpers import answers, find_element
+from tests.bot.helpers import (
+    bot_messages,
+    find_element,
+    wait_for_bot_message,
+    wait_for_stop_button,
+)
 from tests.bot.test_knowledge import FakeDesk, kb_answerer
-
-
-def streaming_answer(sb: Sandbox, ts: str) -> dict[str, Any]:
-    return sb.wait_for(
-        lambda: next(
-            (
-                m
-                for m in answers(sb, "support", ts)
-                if find_element(m, "deskhand_stop") and "word" in str(m["blocks"])
-            ),
-            None,
-        ),
-        timeout=20,
-    )
 
 
 def click_stop(sb: Sandbox, user: str, message: dict[str, Any]) -> None:
@@ -31,12 +22,10 @@ def click_stop(sb: Sandbox, user: str, message: dict[str, Any]) -> None:
     assert sb.click(user, "support", message["ts"], "deskhand_stop", value=button["value"])["acked"]
 
 
-def test_only_the_asker_can_stop_an_answer(workspace, run_bot, script, scripted_engine):
-    script.answer = lambda turns: "word " * 2000
-    script.step_delay_s = 0.005  # ~50 s if nobody stops it
+def test_only_the_asker_can_stop_an_answer(workspace, run_bot, endless_script, scripted_engine):
     run_bot(workspace, scripted_engine, stream_mode="update", stream_update_interval_s=0.3)
     ts = workspace.mention("ada", "support", "tell me everything")
-    message = streaming_answer(workspace, ts)
+    message = wait_for_stop_button(workspace, "support", ts, "word")
 
     click_stop(workspace, "grace", message)
     told = workspace.wait_for(lambda: workspace.ephemerals("grace", "support") or None, timeout=10)
@@ -50,9 +39,7 @@ def test_only_the_asker_can_stop_an_answer(workspace, run_bot, script, scripted_
     assert workspace.ephemerals("ada", "support") == []
 
 
-def test_an_admin_can_stop_anyones_answer(workspace, run_bot, script, scripted_engine):
-    script.answer = lambda turns: "word " * 2000
-    script.step_delay_s = 0.005
+def test_an_admin_can_stop_anyones_answer(workspace, run_bot, endless_script, scripted_engine):
     run_bot(
         workspace,
         scripted_engine,
@@ -61,23 +48,21 @@ def test_an_admin_can_stop_anyones_answer(workspace, run_bot, script, scripted_e
         admin_users=[workspace.user_id("linus")],
     )
     ts = workspace.mention("ada", "support", "tell me everything")
-    click_stop(workspace, "linus", streaming_answer(workspace, ts))
+    click_stop(workspace, "linus", wait_for_stop_button(workspace, "support", ts, "word"))
     workspace.wait_for(lambda: scripted_engine.stats().running == 0 or None, timeout=5)
     assert "Stopped." in str(workspace.wait_for_reply("support", ts, timeout=20)["blocks"])
     assert workspace.ephemerals("linus", "support") == []
 
 
 def test_a_stop_that_reaches_another_replica_stops_the_answer(
-    workspace, run_bot, script, scripted_engine, tmp_path
+    workspace, run_bot, endless_script, scripted_engine, tmp_path
 ):
     """Two replicas on one store: the one writing the answer no longer receives anything,
     so the click can only reach the other, which passes it on through the store."""
-    script.answer = lambda turns: "word " * 2000
-    script.step_delay_s = 0.005  # ~50 s if nobody stops it
     shared = {"data_dir": tmp_path / "shared", "stream_mode": "update"}
     writer = run_bot(workspace, scripted_engine, **shared)
     ts = workspace.mention("ada", "support", "tell me everything")
-    message = streaming_answer(workspace, ts)
+    message = wait_for_stop_button(workspace, "support", ts, "word")
     assert writer.socket_mode is not None
     writer.socket_mode.close()  # it keeps writing the answer; events go elsewhere now
     clicked = run_bot(workspace, scripted_engine, **shared)
@@ -94,14 +79,12 @@ def test_a_stop_that_reaches_another_replica_stops_the_answer(
 
 
 def test_only_the_asker_can_stop_an_answer_written_on_another_replica(
-    workspace, run_bot, script, scripted_engine, tmp_path
+    workspace, run_bot, endless_script, scripted_engine, tmp_path
 ):
-    script.answer = lambda turns: "word " * 2000
-    script.step_delay_s = 0.005
     shared = {"data_dir": tmp_path / "shared", "stream_mode": "update"}
     writer = run_bot(workspace, scripted_engine, **shared)
     ts = workspace.mention("ada", "support", "tell me everything")
-    message = streaming_answer(workspace, ts)
+    message = wait_for_stop_button(workspace, "support", ts, "word")
     assert writer.socket_mode is not None
     writer.socket_mode.close()
     run_bot(workspace, scripted_engine, **shared)
@@ -130,10 +113,7 @@ def test_a_hand_off_is_not_repeated_after_a_restart(workspace, run_bot, scripted
     # Someone other than the asker may call for a human.
     workspace.click("grace", "support", reply["ts"], "deskhand_handoff", value=button["value"])
 
-    def escalations() -> list[dict[str, Any]]:
-        return [m for m in workspace.messages("general") if m.get("user") == workspace.bot_user_id]
-
-    workspace.wait_for(lambda: escalations() or None, timeout=10)
+    wait_for_bot_message(workspace, "general")
     workspace.wait_for(
         lambda: any("I've asked" in m["text"] for m in workspace.thread("support", ts)) or None,
         timeout=10,
@@ -143,4 +123,4 @@ def test_a_hand_off_is_not_repeated_after_a_restart(workspace, run_bot, scripted
     workspace.click("ada", "support", reply["ts"], "deskhand_handoff", value=button["value"])
     told = workspace.wait_for(lambda: workspace.ephemerals("ada", "support") or None, timeout=10)
     assert told[-1]["text"] == "This question has already been passed to a human."
-    assert len(escalations()) == 1
+    assert len(bot_messages(workspace, "general")) == 1

@@ -6,15 +6,14 @@ the mode; the choice survives a restart of the bot on the same database."""
 from __future__ import annotations
 
 import json
-import time
-from pathlib import Path
 
 from bot.answer.answerers import open_answerer
 from bot.slack.modes_view import BLOCK_PREFIX, MODE_ACTION
 from kb.desk import SupportDesk
 from slackemu.seed import DEFAULT_SEED
-from tests.bot.conftest import REPO, bot_settings
+from tests.bot.conftest import bot_settings
 from tests.bot.helpers import answer_text
+from tests.helpers import wait_until
 
 QUESTION = "How long is the warranty on an e-bike frame?"
 ASSISTANT = "Frames have a long warranty, as far as I know."
@@ -24,24 +23,15 @@ def home_text(sb, user: str) -> str:
     return json.dumps(sb.home_view(user) or {}, ensure_ascii=False)
 
 
-def wait_until(predicate, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
 def test_an_admin_sets_a_channel_to_assistant_in_app_home_and_it_lasts(
-    make_workspace, run_bot, script, scripted_engine, tmp_path: Path
+    make_workspace, run_bot, script, scripted_engine, sample_kb
 ):
     channels = [*DEFAULT_SEED["channels"], {"name": "random", "members": "*", "bot": True}]
     sb = make_workspace(seed={"channels": channels})
     script.answer = lambda turns: ASSISTANT
     ada, random = sb.user_id("ada"), sb.channel_id("random")
     kb_settings = {
-        "kb_dir": REPO / "sample-kb" / "kb",
-        "kb_index": tmp_path / "kb.sqlite",
-        "kb_feedback_db": tmp_path / "feedback.sqlite",
+        **sample_kb,
         "channel_modes": "default=kb",
         "admin_users": [ada],
         "max_new_tokens": 20_000,
@@ -51,19 +41,23 @@ def test_an_admin_sets_a_channel_to_assistant_in_app_home_and_it_lasts(
 
     # Before: #random is a support desk, the answer quotes the KB.
     ts = sb.mention("grace", "random", QUESTION)
-    wait_until(lambda: "Pebblewren E5 frame" in answer_text(sb, "random", ts))
-    wait_until(lambda: len(bot.services.meter.log.answers(0)) >= 1)
+    wait_until(
+        lambda: "Pebblewren E5 frame" in answer_text(sb, "random", ts), timeout=30, interval=0.05
+    )
+    wait_until(lambda: len(bot.services.meter.log.answers(0)) >= 1, timeout=30, interval=0.05)
 
     # A non-admin's Home has no modes section.
     sb.open_home("grace")
-    wait_until(lambda: "What Deskhand's answers cost" in home_text(sb, "grace"))
+    wait_until(
+        lambda: "What Deskhand's answers cost" in home_text(sb, "grace"), timeout=30, interval=0.05
+    )
     assert "Answer modes" not in home_text(sb, "grace") and MODE_ACTION not in home_text(
         sb, "grace"
     )
 
     # The admin's Home lists DMs, other channels and #random (answered in lately).
     sb.open_home("ada")
-    wait_until(lambda: "Answer modes" in home_text(sb, "ada"))
+    wait_until(lambda: "Answer modes" in home_text(sb, "ada"), timeout=30, interval=0.05)
     view = sb.home_view("ada")
     rows = {b["block_id"]: b for b in view["blocks"] if b.get("block_id", "").startswith("mode:")}
     assert {BLOCK_PREFIX + "dm", BLOCK_PREFIX + "default", BLOCK_PREFIX + random} <= set(rows)
@@ -75,15 +69,19 @@ def test_an_admin_sets_a_channel_to_assistant_in_app_home_and_it_lasts(
     assert sb.select_in_home("ada", MODE_ACTION, "assistant", block_id=BLOCK_PREFIX + random)[
         "acked"
     ]
-    wait_until(lambda: "now answers in *assistant* mode" in home_text(sb, "ada"))
+    wait_until(
+        lambda: "now answers in *assistant* mode" in home_text(sb, "ada"), timeout=30, interval=0.05
+    )
     assert f"set by <@{ada}>" in home_text(sb, "ada")
 
     # The next question there goes to the assistant: no KB quote, no sources.
     ts = sb.mention("grace", "random", QUESTION)
-    wait_until(lambda: answer_text(sb, "random", ts) == ASSISTANT)
+    wait_until(lambda: answer_text(sb, "random", ts) == ASSISTANT, timeout=30, interval=0.05)
     # Other channels keep their mode.
     ts = sb.mention("grace", "support", QUESTION)
-    wait_until(lambda: "Pebblewren E5 frame" in answer_text(sb, "support", ts))
+    wait_until(
+        lambda: "Pebblewren E5 frame" in answer_text(sb, "support", ts), timeout=30, interval=0.05
+    )
 
     # A forged choice from a non-admin (on the admin's view) changes nothing.
     assert sb.select_in_home(
@@ -107,4 +105,4 @@ def test_an_admin_sets_a_channel_to_assistant_in_app_home_and_it_lasts(
     run_bot(sb, scripted_engine, answerer=again, **kb_settings)
     assert again.desk.modes.get(random) == "assistant"
     ts = sb.mention("grace", "random", QUESTION)
-    wait_until(lambda: answer_text(sb, "random", ts) == ASSISTANT)
+    wait_until(lambda: answer_text(sb, "random", ts) == ASSISTANT, timeout=30, interval=0.05)

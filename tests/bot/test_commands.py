@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from slackemu.seed import DEFAULT_SEED
-from tests.bot.helpers import answer_text, find_element, payload
+from tests.bot.helpers import answer_text, bot_messages, find_element, payload, wait_for_bot_message
 
 
 def test_ask_posts_the_question_and_answers_in_its_thread(
@@ -13,13 +13,7 @@ def test_ask_posts_the_question_and_answers_in_its_thread(
     run_bot(workspace, scripted_engine)
     seen = workspace.slash("ada", "support", "/ask", "how do refunds work?")
     assert seen == {"acked": True, "payload": None, "error": None}
-    question = workspace.wait_for(
-        lambda: next(
-            (m for m in workspace.messages("support") if m.get("user") == workspace.bot_user_id),
-            None,
-        ),
-        timeout=10,
-    )
+    question = wait_for_bot_message(workspace, "support")
     assert question["text"] == "**Ada** asked: how do refunds work?"
     assert payload(question) == {"user_id": workspace.user_id("ada")}
     workspace.wait_for_reply("support", question["ts"], timeout=20)
@@ -49,18 +43,10 @@ def test_ask_privately_then_share_to_the_channel(workspace, run_bot, script, scr
     eph = workspace.wait_for(final_ephemeral, timeout=20)
     assert "A **private** answer." in eph["blocks"][0]["text"]
     assert "is this private?" in eph["blocks"][0]["text"]
-    assert [
-        m for m in workspace.messages("support") if m.get("user") == workspace.bot_user_id
-    ] == [], "nothing public yet"
+    assert bot_messages(workspace, "support") == [], "nothing public yet"
     share = find_element(eph, "deskhand_share")
     workspace.click("ada", "support", eph["ts"], "deskhand_share", value=share["value"])
-    question = workspace.wait_for(
-        lambda: next(
-            (m for m in workspace.messages("support") if m.get("user") == workspace.bot_user_id),
-            None,
-        ),
-        timeout=10,
-    )
+    question = wait_for_bot_message(workspace, "support")
     assert question["text"] == "**Ada** asked: is this private?"
     workspace.wait_for_reply("support", question["ts"], timeout=10)
     assert answer_text(workspace, "support", question["ts"]) == "A **private** answer."

@@ -144,28 +144,26 @@ def _orphan(sb, store_url: str, text: str) -> str:
 
 
 def test_on_start_a_dead_replicas_question_is_answered(
-    workspace, run_bot, script, scripted_engine, tmp_path: Path
+    workspace, run_bot, script, scripted_engine, bot_store_url
 ):
-    url = f"sqlite:///{tmp_path / 'data' / 'deskhand.sqlite'}"
-    (tmp_path / "data").mkdir()
     script.answer = lambda turns: "Better late than never."
-    ts = _orphan(workspace, url, "are you there?")
+    ts = _orphan(workspace, bot_store_url, "are you there?")
     run_bot(workspace, scripted_engine, replica_lease_s=1.0)
     reply = workspace.wait_for_reply("support", ts, timeout=20)
     assert shown_text(reply) == "Better late than never."
-    assert [r["state"] for r in _job_rows(url)] == ["answered"]
+    assert [r["state"] for r in _job_rows(bot_store_url)] == ["answered"]
 
 
 def test_a_question_too_old_to_resume_gets_please_ask_again(
-    workspace, run_bot, scripted_engine, tmp_path: Path
+    workspace, run_bot, scripted_engine, bot_store_url
 ):
-    url = f"sqlite:///{tmp_path / 'data' / 'deskhand.sqlite'}"
-    (tmp_path / "data").mkdir()
-    ts = _orphan(workspace, url, "are you there?")
+    ts = _orphan(workspace, bot_store_url, "are you there?")
     run_bot(workspace, scripted_engine, replica_lease_s=1.0, resume_max_age_s=0)
     reply = workspace.wait_for_reply("support", ts, timeout=20)
     assert shown_text(reply) == errors.RESTARTED
-    assert [(r["state"], r["outcome"]) for r in _job_rows(url)] == [("failed", "restarted")]
+    assert [(r["state"], r["outcome"]) for r in _job_rows(bot_store_url)] == [
+        ("failed", "restarted")
+    ]
 
 
 def test_one_person_cannot_fill_the_pool(workspace, run_bot, script, scripted_engine):
@@ -184,15 +182,13 @@ def test_one_person_cannot_fill_the_pool(workspace, run_bot, script, scripted_en
 
 
 def test_a_stream_the_store_never_heard_of_is_taken_over_not_doubled(
-    workspace, run_bot, script, scripted_engine, tmp_path: Path
+    workspace, run_bot, script, scripted_engine, bot_store_url
 ):
     """A process killed between Slack starting its stream and the store recording the ts."""
     from slack_sdk import WebClient
 
-    url = f"sqlite:///{tmp_path / 'data' / 'deskhand.sqlite'}"
-    (tmp_path / "data").mkdir()
     script.answer = lambda turns: "The whole answer."
-    ts = _orphan(workspace, url, "are you there?")
+    ts = _orphan(workspace, bot_store_url, "are you there?")
     client = WebClient(token=workspace.bot_token, base_url=workspace.api_url)
     client.chat_startStream(
         channel=workspace.channel_id("support"), thread_ts=ts, markdown_text="The wh",

@@ -81,10 +81,8 @@ def test_an_engine_error_becomes_a_short_apology(workspace, run_bot, script, scr
 
 
 def test_a_reply_timeout_cuts_the_answer_short_and_says_so(
-    workspace, run_bot, script, scripted_engine
+    workspace, run_bot, endless_script, scripted_engine
 ):
-    script.answer = lambda turns: "word " * 2000
-    script.step_delay_s = 0.005
     run_bot(workspace, scripted_engine, reply_timeout_s=1.0)
     ts = workspace.mention("ada", "support", "a long one")
     reply = workspace.wait_for_reply("support", ts, timeout=30)

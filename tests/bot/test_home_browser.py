@@ -5,12 +5,12 @@ numbers appear live. Saves artifacts/app-home.png."""
 from __future__ import annotations
 
 import importlib.util
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.bot.test_usage import recorded
+from tests.helpers import wait_until
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
@@ -65,7 +65,5 @@ def test_home_tab_shows_the_usage_numbers(workspace, run_bot, tiny_engine) -> No
         if d.payload.get("event", {}).get("type") == "app_home_opened"
     ]
     assert len(opened) == 1 and opened[0].payload["event"]["user"] == ada
-    deadline = time.monotonic() + 5
-    while not workspace.calls("views.publish") and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: workspace.calls("views.publish"), interval=0.05)
     assert [c.ok for c in workspace.calls("views.publish")] == [True]

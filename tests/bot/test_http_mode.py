@@ -11,7 +11,7 @@ import urllib.error
 import urllib.request
 
 from slackemu.http_delivery import sign
-from tests.bot.helpers import answer_text, find_element
+from tests.bot.helpers import answer_text, bot_messages, click_feedback
 
 
 def free_port() -> int:
@@ -55,20 +55,8 @@ def test_http_mode_answers_mentions_commands_and_clicks(
     assert answer_text(sb, "support", ts) == "Over HTTP."
     assert all(d.outcome == "acked" and d.transport == "http" for d in sb.deliveries())
     assert sb.slash("grace", "support", "/ask", "and a command?")["acked"]
-    sb.wait_for(
-        lambda: (
-            len([m for m in sb.messages("support") if m.get("user") == sb.bot_user_id]) == 1 or None
-        ),
-        timeout=10,
-    )
-    feedback = find_element(reply, "deskhand_feedback")
-    clicked = sb.click(
-        "ada",
-        "support",
-        reply["ts"],
-        "deskhand_feedback",
-        value=feedback["positive_button"]["value"],
-    )
+    sb.wait_for(lambda: len(bot_messages(sb, "support")) == 1 or None, timeout=10)
+    clicked = click_feedback(sb, "ada", "support", reply)
     assert clicked["acked"]
     sb.wait_for(lambda: sb.ephemerals("ada", "support") or None, timeout=10)
     with urllib.request.urlopen(base + "/healthz", timeout=5) as response:

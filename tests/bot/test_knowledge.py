@@ -5,15 +5,22 @@ runs the real SupportDesk over the sample knowledge base."""
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.answer.answerers import KnowledgeAnswerer, open_answerer
 from kb.types import AnswerPlan, FinalAnswer, Source
-from tests.bot.conftest import REPO, bot_settings
-from tests.bot.helpers import answer_text, bot_replies, find_element, shown_text
+from tests.bot.conftest import bot_settings
+from tests.bot.helpers import (
+    answer_text,
+    bot_messages,
+    bot_replies,
+    click_feedback,
+    find_element,
+    shown_text,
+    wait_for_bot_message,
+)
 
 WARRANTY = Source("Frame warranty", "https://help.example.com/warranty", "warranty.md")
 
@@ -102,14 +109,7 @@ def test_grounded_answers_show_sources_and_store_feedback(
         == "Sources: <https://help.example.com/warranty|Frame warranty>"
     )
     assert find_element(reply, "deskhand_handoff") is None
-    buttons = find_element(reply, "deskhand_feedback")
-    workspace.click(
-        "grace",
-        "support",
-        reply["ts"],
-        "deskhand_feedback",
-        value=buttons["negative_button"]["value"],
-    )
+    click_feedback(workspace, "grace", "support", reply, "negative")
     workspace.wait_for(lambda: desk.votes or None, timeout=10)
     assert desk.votes == [(1, -1, workspace.user_id("grace"))]
     workspace.wait_for(lambda: workspace.ephemerals("grace", "support") or None, timeout=10)
@@ -167,13 +167,7 @@ def test_an_abstained_answer_offers_a_human_who_gets_the_question(
     assert find_element(reply, "deskhand_feedback") is None  # nothing to rate
     button = find_element(reply, "deskhand_handoff")
     workspace.click("ada", "support", reply["ts"], "deskhand_handoff", value=button["value"])
-    escalation = workspace.wait_for(
-        lambda: next(
-            (m for m in workspace.messages("general") if m.get("user") == workspace.bot_user_id),
-            None,
-        ),
-        timeout=10,
-    )
+    escalation = wait_for_bot_message(workspace, "general")
     text = escalation["text"]
     assert text.startswith("<!subteam^S0SUPPORT|@support> *Question for a human*")
     assert f"<@{workspace.user_id('ada')}>" in text and "what is the meaning of life?" in text
@@ -191,10 +185,7 @@ def test_an_abstained_answer_offers_a_human_who_gets_the_question(
     # A second click does not ask twice.
     workspace.click("grace", "support", reply["ts"], "deskhand_handoff", value=button["value"])
     workspace.wait_for(lambda: workspace.ephemerals("grace", "support") or None, timeout=10)
-    assert (
-        len([m for m in workspace.messages("general") if m.get("user") == workspace.bot_user_id])
-        == 1
-    )
+    assert len(bot_messages(workspace, "general")) == 1
 
 
 def test_the_plain_answerer_acknowledges_feedback(workspace, run_bot, script, scripted_engine):
@@ -202,28 +193,19 @@ def test_the_plain_answerer_acknowledges_feedback(workspace, run_bot, script, sc
     ts = workspace.mention("ada", "support", "hello")
     reply = workspace.wait_for_reply("support", ts, timeout=20)
     assert find_element(reply, "deskhand_handoff") is None
-    buttons = find_element(reply, "deskhand_feedback")
-    workspace.click(
-        "ada",
-        "support",
-        reply["ts"],
-        "deskhand_feedback",
-        value=buttons["positive_button"]["value"],
-    )
+    click_feedback(workspace, "ada", "support", reply)
     eph = workspace.wait_for(lambda: workspace.ephemerals("ada", "support") or None, timeout=10)
     assert eph[0]["text"] == "Thanks for the feedback!"
 
 
 @pytest.mark.slow
 def test_the_real_support_desk_answers_from_the_sample_kb(
-    workspace, run_bot, script, scripted_engine, tmp_path: Path
+    workspace, run_bot, script, scripted_engine, sample_kb
 ):
     script.answer = lambda turns: "Frames have a long warranty."
     settings = bot_settings(
         workspace,
-        kb_dir=REPO / "sample-kb" / "kb",
-        kb_index=tmp_path / "kb.sqlite",
-        kb_feedback_db=tmp_path / "feedback.sqlite",
+        **sample_kb,
     )
     answerer = open_answerer(settings.bot_config(), scripted_engine)
     assert answerer.name == "kb"
@@ -232,14 +214,7 @@ def test_the_real_support_desk_answers_from_the_sample_kb(
     reply = workspace.wait_for_reply("support", ts, timeout=30)
     assert "Pebblewren E5 frame" in answer_text(workspace, "support", ts)
     assert "Sources: Gorsebeck Cycles Warranty" in str(reply["blocks"])
-    buttons = find_element(reply, "deskhand_feedback")
-    workspace.click(
-        "ada",
-        "support",
-        reply["ts"],
-        "deskhand_feedback",
-        value=buttons["positive_button"]["value"],
-    )
+    click_feedback(workspace, "ada", "support", reply)
     stored = workspace.wait_for(
         lambda: (answerer.desk.feedback.answer(1) or {}).get("votes") or None, timeout=10
     )
@@ -256,13 +231,7 @@ def test_ask_a_human_from_a_direct_message(workspace, run_bot, scripted_engine):
     button = find_element(reply, "deskhand_handoff")
     assert button["value"] == question
     workspace.click("linus", dm, reply["ts"], "deskhand_handoff", value=button["value"])
-    escalation = workspace.wait_for(
-        lambda: next(
-            (m for m in workspace.messages("general") if m.get("user") == workspace.bot_user_id),
-            None,
-        ),
-        timeout=10,
-    )
+    escalation = wait_for_bot_message(workspace, "general")
     assert "who won the cup final?" in escalation["text"]
     assert escalation["text"].startswith("*Question for a human*")  # no mention configured
     workspace.wait_for(

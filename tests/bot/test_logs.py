@@ -7,6 +7,7 @@ import logging
 import time
 
 from deskhand.logs import REDACTED, RedactingFilter, redact, setup_logging
+from tests.bot.helpers import root_log, wait_for_bot_message
 
 BOT = "xoxb-1000000001-2000000002-SecretBotToken"
 APP = "xapp-1-A0123-3000000003-SecretAppToken"
@@ -50,16 +51,10 @@ def test_the_filter_redacts_every_logger_args_and_tracebacks() -> None:
 
 
 def test_setup_logging_puts_the_filter_on_the_root_handlers() -> None:
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
     stream = io.StringIO()
-    root.handlers = [logging.StreamHandler(stream)]
-    try:
+    with root_log(logging.StreamHandler(stream)):
         setup_logging("INFO", secrets=[SIGNING])
         logging.getLogger("slack_bolt.App").info("signing secret is %s, token %s", SIGNING, BOT)
-    finally:
-        root.handlers, level = saved
-        root.setLevel(level)
     assert SIGNING not in stream.getvalue() and BOT not in stream.getvalue()
 
 
@@ -97,31 +92,16 @@ def test_message_text_is_left_out_unless_asked_for() -> None:
 def test_a_debug_slash_command_logs_no_response_url_and_no_text(
     workspace, run_bot, script, scripted_engine
 ) -> None:
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
     stream = io.StringIO()
-    root.handlers = [logging.StreamHandler(stream)]
-    try:
+    with root_log(logging.StreamHandler(stream)):
         setup_logging("DEBUG")
         script.answer = lambda turns: "Logged carefully."
         run_bot(workspace, scripted_engine)
         assert workspace.slash("ada", "support", "/ask", "where is the zebra-umbrella form?")[
             "acked"
         ]
-        workspace.wait_for(
-            lambda: (
-                [m for m in workspace.messages("support") if m.get("user") == workspace.bot_user_id]
-                or None
-            ),
-            timeout=10,
-        )
+        wait_for_bot_message(workspace, "support")
         time.sleep(0.5)  # let the last DEBUG lines through
-    finally:
-        for handler in root.handlers:
-            for found in [f for f in handler.filters if isinstance(f, RedactingFilter)]:
-                handler.removeFilter(found)
-        root.handlers, level = saved
-        root.setLevel(level)
     written = stream.getvalue()
     response_url = workspace.deliveries("slash_commands")[0].payload["response_url"]
     key = response_url.rsplit("/", 1)[1]

@@ -6,14 +6,10 @@ from __future__ import annotations
 import io
 import json
 import logging
-import subprocess
-import sys
-from pathlib import Path
 
 from deskhand.log_format import JsonFormatter
 from deskhand.logs import RedactingFilter
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.helpers import run_python
 
 
 def test_answer_lines_carry_job_channel_route_and_duration(
@@ -68,9 +64,7 @@ def test_setup_logging_json_writes_one_object_per_line():
         "except ValueError:\n"
         "    log.exception('failed')\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60
-    )
+    done = run_python(code, timeout=60)
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stderr.splitlines()]
     assert [line["level"] for line in lines] == ["INFO", "ERROR"]

@@ -5,11 +5,8 @@ LOG_MESSAGE_TEXT; nothing imported and nothing sent when the endpoint is unset."
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -18,8 +15,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from bot.ops.tracing import Tracing, traces_url
+from tests.helpers import run_python
 
-REPO = Path(__file__).resolve().parents[2]
 QUESTION = "is the Cragfell GX waterproof?"
 
 
@@ -143,9 +140,7 @@ def test_no_endpoint_no_tracing_and_no_import():
         "assert unset is None and start_tracing(unset) is None\n"
         "print(sorted(m for m in sys.modules if m.startswith('opentelemetry')))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120
-    )
+    done = run_python(code, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
 

@@ -16,15 +16,13 @@ from engine.remote import RemoteEngine
 from engine.remote.llama_server import LlamaServer
 from slackemu import Sandbox
 from tests.bot.conftest import bot_settings
-from tests.bot.helpers import answer_text, answers, bot_replies, find_element, shown_text
-from tests.engine.fake_openai import FakeOpenAI
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeOpenAI]:
-    server = FakeOpenAI().start()
-    yield server
-    server.stop()
+from tests.bot.helpers import (
+    answer_text,
+    bot_replies,
+    find_element,
+    shown_text,
+    wait_for_stop_button,
+)
 
 
 @pytest.fixture
@@ -89,17 +87,7 @@ def test_the_stop_button_closes_the_remote_stream(workspace: Sandbox, remote_bot
     fake.words = ["Hello", " there", ", friend", "! "]  # a whole sentence: shown as it stalls
     bot = remote_bot(workspace, fake.url, stream_mode="update", stream_update_interval_s=0.3)
     ts = workspace.mention("ada", "support", "tell me everything")
-    message = workspace.wait_for(
-        lambda: next(
-            (
-                m
-                for m in answers(workspace, "support", ts)
-                if find_element(m, "deskhand_stop") and "Hello" in str(m["blocks"])
-            ),
-            None,
-        ),
-        timeout=20,
-    )
+    message = wait_for_stop_button(workspace, "support", ts, "Hello")
     button = find_element(message, "deskhand_stop")
     assert button is not None
     workspace.click("ada", "support", message["ts"], "deskhand_stop", value=button["value"])

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import time
 
-from tests.bot.helpers import answer_text, answers, block_types, find_element, payload
+from tests.bot.helpers import (
+    answer_text,
+    block_types,
+    find_element,
+    payload,
+    wait_for_stop_button,
+    wait_for_streaming,
+)
 
 SLOW_ANSWER = "Step one, then step two. " * 16  # 400 characters
 
@@ -55,17 +62,7 @@ def test_an_expired_stream_is_finished_with_chat_update(
     script.step_delay_s = 0.006
     run_bot(workspace, scripted_engine)
     ts = workspace.mention("ada", "support", "how does it work?")
-    streaming_ts = workspace.wait_for(
-        lambda: next(
-            (
-                m["ts"]
-                for m in answers(workspace, "support", ts)
-                if workspace.is_streaming("support", m["ts"])
-            ),
-            None,
-        ),
-        timeout=20,
-    )
+    streaming_ts = wait_for_streaming(workspace, "support", ts)
     workspace.expire_stream("support", streaming_ts)
     workspace.wait_for_reply("support", ts, timeout=30)
     updates = workspace.calls("chat.update")
@@ -122,23 +119,11 @@ def test_a_top_level_dm_shows_a_placeholder_then_the_answer(
 
 
 def test_the_stop_button_cancels_generation_and_keeps_the_partial_answer(
-    workspace, run_bot, script, scripted_engine
+    workspace, run_bot, endless_script, scripted_engine
 ):
-    script.answer = lambda turns: "word " * 2000
-    script.step_delay_s = 0.005  # ~50 s if nobody stops it
     run_bot(workspace, scripted_engine, stream_mode="update", stream_update_interval_s=0.3)
     ts = workspace.mention("ada", "support", "tell me everything")
-    message = workspace.wait_for(
-        lambda: next(
-            (
-                m
-                for m in answers(workspace, "support", ts)
-                if find_element(m, "deskhand_stop") and "word" in str(m["blocks"])
-            ),
-            None,
-        ),
-        timeout=20,
-    )
+    message = wait_for_stop_button(workspace, "support", ts, "word")
     button = find_element(message, "deskhand_stop")
     clicked = time.monotonic()
     workspace.click("ada", "support", message["ts"], "deskhand_stop", value=button["value"])
@@ -151,23 +136,11 @@ def test_the_stop_button_cancels_generation_and_keeps_the_partial_answer(
 
 
 def test_slacks_own_stop_on_a_stream_cancels_generation(
-    workspace, run_bot, script, scripted_engine
+    workspace, run_bot, endless_script, scripted_engine
 ):
-    script.answer = lambda turns: "word " * 2000
-    script.step_delay_s = 0.005
     run_bot(workspace, scripted_engine, stream_update_interval_s=0.2)
     ts = workspace.mention("ada", "support", "tell me everything")
-    streaming_ts = workspace.wait_for(
-        lambda: next(
-            (
-                m["ts"]
-                for m in answers(workspace, "support", ts)
-                if workspace.is_streaming("support", m["ts"])
-            ),
-            None,
-        ),
-        timeout=20,
-    )
+    streaming_ts = wait_for_streaming(workspace, "support", ts)
     workspace.stop_stream("support", streaming_ts)
     workspace.wait_for(lambda: scripted_engine.stats().running == 0 or None, timeout=5)
     calls_after = len(workspace.calls())

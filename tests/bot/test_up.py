@@ -15,6 +15,7 @@ from deskhand.up import (
     run_local,
 )
 from slackemu.control_api import exposure_warning
+from tests.bot.helpers import root_log
 
 
 def settings(**values: object) -> Settings:
@@ -44,18 +45,12 @@ def test_a_non_loopback_sandbox_host_is_warned_about_loudly(capsys) -> None:
     assert exposure_warning("::1") is None
     assert "listens on 0.0.0.0" in (exposure_warning("0.0.0.0") or "")
     assert exposure_warning("devbox.lan") is not None
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
-    root.handlers = [logging.NullHandler()]
-    try:
-        with socket.socket() as taken:  # the port is taken: run_local warns, then gives up
-            taken.bind(("0.0.0.0", 0))
-            taken.listen()
-            port = taken.getsockname()[1]
-            code = run_local(settings(sandbox_host="0.0.0.0", sandbox_port=port))
-    finally:
-        root.handlers, level = saved
-        root.setLevel(level)
+    with root_log(logging.NullHandler()), socket.socket() as taken:
+        # the port is taken: run_local warns, then gives up
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code = run_local(settings(sandbox_host="0.0.0.0", sandbox_port=port))
     out = capsys.readouterr().out
     assert code == 1 and "*** WARNING: the local Slack workspace listens on 0.0.0.0" in out
     assert "Cannot listen" in out

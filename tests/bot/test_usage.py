@@ -4,7 +4,6 @@ against the emulator, answered by the tiny model; contract violations checked at
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
@@ -12,21 +11,14 @@ from bot.usage.log import UsageRecord
 from engine import SamplingParams
 from engine.testing import make_tiny_engine
 from tests.bot.helpers import bot_replies, payload
+from tests.helpers import wait_until
 
 
 def recorded(bot, count: int) -> list[UsageRecord]:
     """Wait until the bot has recorded `count` answers; returns them, oldest first."""
     log = bot.services.meter.log
-    wait_until(lambda: len(log.answers(0)) >= count)
+    wait_until(lambda: len(log.answers(0)) >= count, timeout=60, interval=0.05)
     return log.answers(0)
-
-
-def wait_until(predicate, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError("the bot did not record its answers in time")
-        time.sleep(0.05)
 
 
 def test_metering_sums_equal_the_engines_token_counts(workspace, run_bot, tiny_engine):
@@ -37,7 +29,7 @@ def test_metering_sums_equal_the_engines_token_counts(workspace, run_bot, tiny_e
     workspace.dm("grace", "hello there, what can you do?")
     assert workspace.slash("linus", "support", "/ask", "what is a warranty?")["acked"]
     rows = recorded(bot, 5)
-    wait_until(lambda: bot.services.pool.active == 0)
+    wait_until(lambda: bot.services.pool.active == 0, timeout=60, interval=0.05)
     after = tiny_engine.stats()
     assert len(rows) == 5
     assert sum(r.prompt_tokens for r in rows) == after.prompt_tokens - before.prompt_tokens

@@ -13,10 +13,9 @@ from engine import EngineOverloaded, FinishReason, ModelLoadError, SamplingParam
 from engine.errors import UnsupportedModel
 from engine.model.runner import ModelRunner
 from engine.testing import make_byte_tokenizer, make_tiny_engine
-from engine.testing.reference import generate_one
 from engine.testing.tiny import ARCHITECTURES, make_tiny_model
-from tests.engine.conftest import ask, wait_until
-from tests.engine.test_oracle import _submit_staggered
+from tests.engine.conftest import ask, differing_from_alone, submit_staggered
+from tests.helpers import wait_until
 
 VOCAB = len(make_byte_tokenizer())
 
@@ -45,13 +44,8 @@ def test_sixteen_staggered_requests_match_generate(architecture: str) -> None:
             for i in range(16)
         ]
         params = SamplingParams(max_new_tokens=20, ignore_eos=True)
-        results = _submit_staggered(engine, conversations, params, gap_s=0.01)
-        model = engine.runner.model
-        mismatched = [
-            i
-            for i, (c, r) in enumerate(zip(conversations, results, strict=True))
-            if r.token_ids != generate_one(model, engine.chat.encode(c), 20, None)
-        ]
+        results = submit_staggered(engine, conversations, params, gap_s=0.01)
+        mismatched = differing_from_alone(engine, conversations, results, 20)
         assert mismatched == []
         assert engine.stats().extra["prefix_hit_rate"] > 0
     finally:

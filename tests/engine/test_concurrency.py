@@ -7,7 +7,8 @@ import threading
 
 from engine import EngineOverloaded, FinishReason, SamplingParams
 from engine.testing import make_tiny_engine
-from tests.engine.conftest import ask, wait_until
+from tests.engine.conftest import ask
+from tests.helpers import wait_until
 
 
 def test_fifty_threads_every_request_ends_exactly_once_and_nothing_leaks() -> None:

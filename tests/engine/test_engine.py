@@ -18,7 +18,8 @@ from engine import (
 )
 from engine.model.runner import ModelRunner
 from engine.testing import make_tiny_engine
-from tests.engine.conftest import ask, wait_until
+from tests.engine.conftest import ask
+from tests.helpers import wait_until
 
 
 def test_streamed_deltas_add_up_to_the_final_text(tiny_engine) -> None:

@@ -4,18 +4,15 @@ done, read by a collector at scrape time."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from deskhand.settings import Settings
 from engine import EngineOverloaded, SamplingParams
 from engine.metrics import TTFT_BUCKETS, LatencyHistogram
 from engine.prometheus import EngineCollector
 from engine.remote import RemoteConfig, RemoteEngine
-from engine.remote.tokenizer import load_tokenizer
+from engine.remote.tokenizer import TextTokenizer
 from engine.testing import make_tiny_engine
 from tests.engine.fake_openai import FakeOpenAI
 
@@ -94,15 +91,9 @@ def test_kv_cache_usage_is_the_share_of_rows_held() -> None:
     assert max(seen) > 0 and max(seen) <= (handle.prompt_tokens + 40) / (2 * 64)
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeOpenAI]:
-    server = FakeOpenAI().start()
-    yield server
-    server.stop()
-
-
-def test_a_remote_engine_reports_the_same_shapes_under_deskhand(fake: FakeOpenAI) -> None:
-    tokenizer = load_tokenizer("", Settings(_env_file=None).cache_dir)  # type: ignore[call-arg]
+def test_a_remote_engine_reports_the_same_shapes_under_deskhand(
+    fake: FakeOpenAI, tokenizer: TextTokenizer
+) -> None:
     engine = RemoteEngine(
         RemoteConfig(url=fake.url, model="fake-model", timeout_s=5.0),
         tokenizer,

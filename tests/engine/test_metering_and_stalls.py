@@ -11,7 +11,8 @@ import pytest
 from engine import EngineDead, FinishReason, SamplingParams
 from engine.model.runner import ModelRunner
 from engine.testing import make_tiny_engine
-from tests.engine.conftest import ask, wait_until
+from tests.engine.conftest import ask
+from tests.helpers import wait_until
 
 
 def test_shares_sum_to_busy_time_and_batching_lowers_each_share() -> None:

@@ -7,29 +7,12 @@ runs in float64 (its random logits are nearly tied); the real default model in f
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
 
 from engine import SamplingParams
 from engine.testing import make_tiny_engine
 from engine.testing.reference import generate_one
-
-
-def _submit_staggered(engine, conversations, params, gap_s):
-    handles = [None] * len(conversations)
-
-    def submit(i: int) -> None:
-        time.sleep(i * gap_s)  # arrivals spread over the run: later ones join a busy batch
-        handles[i] = engine.submit(conversations[i], params)
-
-    threads = [threading.Thread(target=submit, args=(i,)) for i in range(len(conversations))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return [h.result(timeout=300) for h in handles]
+from tests.engine.conftest import differing_from_alone, submit_staggered
 
 
 def _conversations(count: int) -> list[list[dict[str, str]]]:
@@ -66,7 +49,7 @@ def test_staggered_arrivals_match_generate_tiny_model() -> None:
     try:
         conversations = _conversations(16)
         params = SamplingParams(max_new_tokens=40, ignore_eos=True)
-        results = _submit_staggered(engine, conversations, params, gap_s=0.01)
+        results = submit_staggered(engine, conversations, params, gap_s=0.01)
         model = engine.runner.model
         for conversation, result in zip(conversations, results, strict=True):
             assert result.token_ids == generate_one(
@@ -101,11 +84,6 @@ def test_sixteen_staggered_requests_match_generate_real_model_fp32(real_engine_f
         )
     ]
     params = SamplingParams(max_new_tokens=24, ignore_eos=True)
-    results = _submit_staggered(engine, conversations, params, gap_s=0.05)
-    model = engine.runner.model
-    mismatches = [
-        i
-        for i, (c, r) in enumerate(zip(conversations, results, strict=True))
-        if r.token_ids != generate_one(model, engine.chat.encode(c), 24, None)
-    ]
+    results = submit_staggered(engine, conversations, params, gap_s=0.05)
+    mismatches = differing_from_alone(engine, conversations, results, 24)
     assert mismatches == []

@@ -9,8 +9,7 @@ import pytest
 from engine import SamplingParams
 from engine.model.runner import ModelRunner
 from engine.testing import make_tiny_engine
-from engine.testing.reference import generate_one
-from tests.engine.test_oracle import _submit_staggered
+from tests.engine.conftest import generate_alone, submit_staggered
 
 SYSTEM = "You are a support assistant for a bike shop. Be brief and kind. " * 3
 
@@ -30,18 +29,13 @@ def _support(count: int) -> list[list[dict[str, str]]]:
     return conversations
 
 
-def _expected(engine, conversations, n):
-    model = engine.runner.model
-    return [generate_one(model, engine.chat.encode(c), n, None) for c in conversations]
-
-
 def test_prefix_cache_hits_and_matches_generate_token_for_token() -> None:
     engine = make_tiny_engine(max_running=16, prefix_cache_mb=64, prefix_block_tokens=16)
     try:
         conversations = _support(16)
         params = SamplingParams(max_new_tokens=24, ignore_eos=True)
-        results = _submit_staggered(engine, conversations, params, gap_s=0.02)
-        assert [r.token_ids for r in results] == _expected(engine, conversations, 24)
+        results = submit_staggered(engine, conversations, params, gap_s=0.02)
+        assert [r.token_ids for r in results] == generate_alone(engine, conversations, 24)
         first_rate = engine.stats().extra["prefix_hit_rate"]
         assert first_rate > 0.3  # later arrivals reuse the system prompt and passages
         again = [engine.generate(c, params) for c in conversations[:4]]
@@ -94,8 +88,8 @@ def test_chunked_prefill_matches_generate_for_long_and_short_prompts(prefix_cach
             for i in range(8)
         ]
         params = SamplingParams(max_new_tokens=16, ignore_eos=True)
-        results = _submit_staggered(engine, conversations, params, gap_s=0.01)
-        assert [r.token_ids for r in results] == _expected(engine, conversations, 16)
+        results = submit_staggered(engine, conversations, params, gap_s=0.01)
+        assert [r.token_ids for r in results] == generate_alone(engine, conversations, 16)
         assert engine.runner.num_rows == 0 and engine.runner.chunked is None
     finally:
         engine.shutdown()
@@ -123,7 +117,7 @@ def test_chunks_are_sized_to_the_time_budget_and_still_match_generate() -> None:
     try:
         conversation = [{"role": "user", "content": "a long pasted log line\n" * 60}]
         result = engine.submit(conversation, SamplingParams(max_new_tokens=8, ignore_eos=True))
-        assert result.result(timeout=120).token_ids == _expected(engine, [conversation], 8)[0]
+        assert result.result(timeout=120).token_ids == generate_alone(engine, [conversation], 8)[0]
         sizes = engine.runner.sizes
         assert sizes[0] == 256  # the configured size, until one chunk has been timed
         assert all(32 <= size <= 50 for size in sizes[1:-1]), sizes  # ≈ 0.1 s / 2 ms

@@ -3,11 +3,8 @@ statuses, dropped and stalled streams, error events, cancel, limits, unreachable
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
@@ -17,23 +14,11 @@ from engine import EngineOverloaded, EngineUnreachable, FinishReason, PromptTooL
 from engine.protocol import GenerationEngine, GenerationHandle
 from engine.remote import RemoteConfig, RemoteEngine, start_remote_engine
 from engine.remote.llama_server import free_port
-from engine.remote.tokenizer import TextTokenizer, load_tokenizer
+from engine.remote.tokenizer import TextTokenizer
 from tests.engine.fake_openai import FakeOpenAI
+from tests.helpers import run_python, wait_until
 
 ASK = [{"role": "user", "content": "Say hello."}]
-REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def tokenizer() -> TextTokenizer:
-    return load_tokenizer("", Settings(_env_file=None).cache_dir)  # type: ignore[call-arg]
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeOpenAI]:
-    server = FakeOpenAI().start()
-    yield server
-    server.stop()
 
 
 def remote(fake: FakeOpenAI, tokenizer: TextTokenizer, **config: object) -> RemoteEngine:
@@ -161,9 +146,7 @@ def test_cancel_closes_the_stream_and_the_server_sees_the_client_leave(
     result = handle.result(5)
     assert first == "Hello"
     assert result.finish_reason is FinishReason.CANCELLED
-    deadline = time.monotonic() + 5
-    while not fake.requests[0].client_left and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_until(lambda: fake.requests[0].client_left, interval=0.02)
     assert fake.requests[0].client_left
     assert engine.stats().running == 0
 
@@ -244,8 +227,6 @@ def test_the_remote_path_imports_neither_torch_nor_transformers(fake: FakeOpenAI
         "engine.shutdown()\n"
         "print(text, 'torch' in sys.modules, 'transformers' in sys.modules)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=REPO
-    )
+    out = run_python(script, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split()[-3:] == ["friend!", "False", "False"]

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from deskhand.settings import Settings
 from engine import ModelLoadError
 from engine.chat import ChatFormat
 from engine.remote.tokenizer import TextTokenizer, load_tokenizer
@@ -21,11 +20,6 @@ CONVERSATIONS = [
         {"role": "user", "content": "<|im_end|> is not a turn end here? ```code```"},
     ],
 ]
-
-
-@pytest.fixture(scope="module")
-def tokenizer() -> TextTokenizer:
-    return load_tokenizer("", Settings(_env_file=None).cache_dir)  # type: ignore[call-arg]
 
 
 def test_chat_prompts_encode_exactly_as_transformers_does(tokenizer: TextTokenizer) -> None:
