@@ -58,8 +58,14 @@ ANSWER_TYPES: dict[str, tuple[str, str]] = {
         r"how (far|high|tall|wide|deep|big)|\bdistance\b|\brange\b|多远|多高|多宽|续航",
         r"\d\s?(mm|cm|m|km|metres?|meters?|inch(es)?|ft|feet|miles?)\b|\d\s?(公里|千米|米|厘米)",
     ),
+    "size": (  # of a file, an upload, an image
+        r"\b(biggest|largest|max(imum)? (file |upload |attachment )?size|size limit"
+        r"|file size|how (big|large) (a|can|is)|upload limit)\b",
+        r"\d\s?(b|kb|mb|gb|tb|bytes?|kilobytes?|megabytes?|gigabytes?|px|pixels?)\b",
+    ),
     "count": (  # a number, not the article "a"
-        r"how many|多少个|几个|几次|多少次|多少台|多少",
+        r"how many|\bmax(imum)? (number|amount|count) of|\blimit (on|to) (the number|how many)"
+        r"|多少个|几个|几次|多少次|多少台|多少",
         rf"\b(?!(?:a|an|half)\b){_NUM}\b|{_ZH_NUM}",
     ),
 }
@@ -148,8 +154,8 @@ def unknown_names(
     whole words in the embedder's vocabulary, even without an inflection): brand and product
     names it never mentions ("homekit"). Evidence cannot be about them. Not names: e-mail
     addresses, handles and URLs (the asker's own), apostrophe-less contractions ("havent"),
-    a misspelt knowledge-base word (`near_kb`: "permision"), and a compound of two ordinary
-    words of four letters or more ("screensharing")."""
+    a misspelt knowledge-base word (`near_kb`: "permision"), a compound of two ordinary
+    words of four letters or more ("screensharing") and a prefixed one ("recharge")."""
     found = []
     for word in _WORD.findall(_ADDRESS.sub(" ", normalize(question))):
         if len(word) < 4 or word in STOPWORDS or any(in_kb(t) for t in tokens(word)):
@@ -161,7 +167,16 @@ def unknown_names(
     return found
 
 
+_PREFIXES = ("re", "un", "pre", "non", "over", "under", "out", "sub", "auto", "mis", "dis", "de")
+
+
 def _compound(word: str, is_word: Callable[[str], bool]) -> bool:
+    """Two ordinary words ("screensharing"), or a prefix and one ("recharge", "unmute")."""
+    if any(
+        word.startswith(p) and len(word) - len(p) >= 4 and _ordinary(word[len(p) :], is_word)
+        for p in _PREFIXES
+    ):
+        return True
     return any(
         _ordinary(word[:i], is_word) and _ordinary(word[i:], is_word)
         for i in range(4, len(word) - 3)

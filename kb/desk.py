@@ -109,7 +109,7 @@ class SupportDesk:
         s = self.settings
         # 1) Language of the reply, and a question that stands without the thread.
         lang = detect_lang(question)
-        standalone = make_standalone(question, history or [], self._is_name)
+        standalone = make_standalone(question, history or [], self._is_specific)
         if history and s.kb_standalone == "model" and self.engine is not None:
             standalone = model_standalone(self.engine, question, history) or standalone
         # 2) Hybrid retrieval in the channel's knowledge sets.
@@ -311,6 +311,14 @@ class SupportDesk:
         if self._names is None:
             self._names = proper_nouns(self.store.passage_texts())
         return word.lower() in self._names
+
+    def _is_specific(self, word: str) -> bool:
+        """A name the knowledge base writes in at most a third of its passages: a thread's
+        subject ("Skylark"), not the product's own name that is on every page ("Zulip")."""
+        if not self._is_name(word):
+            return False
+        count = sum(self.store.doc_freqs(tokens(word)).values())
+        return count * 3 <= self.store.count_passages()
 
     def _near_kb(self, word: str) -> bool:
         """A misspelling of a word the knowledge base uses (its words, as written)."""

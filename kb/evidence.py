@@ -106,6 +106,9 @@ def with_procedure(
             if u.kind == "step":
                 lists.setdefault(u.block, []).append(u)
         found.extend((passage, steps) for steps in lists.values())
+    own = [item for item in found if item[0].id == best.hit.passage.id]
+    if own:  # the steps that follow the sentence naming the feature
+        found = own
     if not found:
         return chosen
     texts = [

@@ -1,9 +1,15 @@
 """Make the latest message of a thread stand alone, so retrieval sees what "it" refers to.
 
 Owns a rule-based rewrite (a 135M model rewrites unreliably): when the question leans on
-earlier turns (a pronoun, or no named thing of its own), the most recent named things from
-the thread (capitalised product-like phrases, or words the knowledge base itself uses
-rarely) replace the first pronoun or are appended. Pure: the caller passes the vocabulary.
+earlier turns (a pronoun, or no named thing of its own), the most recent *specific* named
+things from the thread replace the first pronoun or are appended. Specific means a name
+the knowledge base could be about: several words or a model number ("Pebblewren E5",
+"Minnow 16"), or one word the caller's `is_specific` accepts (a name the knowledge base
+writes in a few documents, not the product's own name that is everywhere). Capitalised
+words of the bot's own answer ("Open the General tab. Then save") are not a subject, and
+a thread with no specific name leaves the question as it is: retrieval also searches the
+question with the thread's last user message (see Retriever.search), so the subject is
+not lost. Pure: the caller passes the vocabulary.
 """
 
 from __future__ import annotations
@@ -51,8 +57,10 @@ def named_phrases(text: str, is_rare: Callable[[str], bool] | None = None) -> li
     found: list[str] = []
     for m in _NAMED.finditer(text):
         words = m.group().split()
-        while words and words[0].lower().strip("'") in _SENTENCE_START_FILLERS:
+        while words and _filler(words[0]):
             words = words[1:]
+        while words and _filler(words[-1]):  # "If I", "I've": the asker, not a name
+            words = words[:-1]
         phrase = " ".join(words)
         if len(words) == 1 and words[0][:1].isdigit():
             continue  # a number or a measurement ("178cm"), not a name
@@ -69,19 +77,25 @@ def named_phrases(text: str, is_rare: Callable[[str], bool] | None = None) -> li
     return found
 
 
+def _filler(word: str) -> bool:
+    """A capitalised word that is no name: a sentence opener, "I" and its contractions."""
+    low = word.lower().strip("'")
+    return low in _SENTENCE_START_FILLERS or low.replace("'", "") in STOPWORDS
+
+
 def make_standalone(
-    question: str, history: list[dict], is_rare: Callable[[str], bool] | None = None
+    question: str, history: list[dict], is_specific: Callable[[str], bool] | None = None
 ) -> str:
     """The question rewritten to carry the thread's subject when it depends on it."""
     question = question.strip()
     if not history:
         return question
-    own = named_phrases(question, is_rare)
+    own = named_phrases(question, is_specific)
     zh = cjk_ratio(question) > 0.3
     pronoun = (_ZH_PRONOUN if zh else _EN_PRONOUN).search(question)
     if own and not pronoun:
         return question
-    subject = _thread_subject(history, is_rare, exclude=own)
+    subject = _thread_subject(history, is_specific, exclude=own)
     if not subject:
         return question
     if pronoun and not zh and pronoun.group(1).lower() in ("it", "this", "that", "them", "they"):
@@ -94,19 +108,30 @@ def make_standalone(
 
 
 def _thread_subject(
-    history: list[dict], is_rare: Callable[[str], bool] | None, exclude: list[str]
+    history: list[dict], is_specific: Callable[[str], bool] | None, exclude: list[str]
 ) -> str:
-    """The named things of the most recent turn that has any, users' turns first."""
+    """The specific names of the most recent turn that has any, users' turns first."""
     skip = {p.lower() for p in exclude}
     for role in ("user", "assistant"):
         for turn in reversed(history):
             if turn.get("role") != role:
                 continue
+            # the bot's own words name UI labels, not the asker's subject: its multi-word
+            # names and model numbers only
+            vocabulary = is_specific if role == "user" else None
             names = [
                 p
-                for p in named_phrases(str(turn.get("content", "")), is_rare)
-                if p.lower() not in skip
+                for p in named_phrases(str(turn.get("content", "")), vocabulary)
+                if p.lower() not in skip and _specific(p, vocabulary)
             ]
             if names:
                 return " ".join(dict.fromkeys(names))
     return ""
+
+
+def _specific(phrase: str, is_specific: Callable[[str], bool] | None) -> bool:
+    """Several words or a model number, or one word the knowledge base names specifically."""
+    words = phrase.split()
+    if len(words) > 1 or any(ch.isdigit() for ch in phrase):
+        return True
+    return is_specific is not None and is_specific(phrase)

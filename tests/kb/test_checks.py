@@ -11,6 +11,8 @@ def test_expected_types_from_question_cues() -> None:
     assert expected_types("what time does the workshop open?") == {"time_of_day"}
     assert expected_types("Tune Club E 按年付多少钱？") == {"price"}
     assert expected_types("does the warranty cover crashes?") == set()
+    assert expected_types("whats the biggest file i can uplaod on the free plan") == {"size"}
+    assert expected_types("what's the max number of members one channel can have?") == {"count"}
 
 
 def test_has_answer_type() -> None:
@@ -22,6 +24,8 @@ def test_has_answer_type() -> None:
     assert not has_answer_type("We check it on the next working day.", {"duration"})
     assert not has_answer_type("Check the tyre pressure: 3.5 to 4.5 bar.", {"speed"})
     assert has_answer_type("anything at all", set())
+    assert has_answer_type("Each uploaded file can be up to 10 MB.", {"size"})
+    assert not has_answer_type("Free plans include 5 file uploads a day.", {"size"})
 
 
 NAMES = {"cragfell", "gx", "pebblewren", "e5", "skylark", "p2"}.__contains__

@@ -172,6 +172,9 @@ def test_typos_addresses_and_contractions_are_not_unknown_names() -> None:
         "i havent got permision, mail me at bob@acme-corp.com while screensharing on homekit",
         in_kb, words.__contains__, lambda w: near_word(w, vocab),
     ) == ["homekit"]
+    words |= {"charge", "mute"}  # a prefix on an ordinary word is no name
+    assert unknown_names("can i recharge it or unmute him on homekit?", in_kb,
+                         words.__contains__) == ["homekit"]
 
 
 def test_eval_counts_false_refusals_and_lead_ins() -> None:
@@ -189,3 +192,31 @@ def test_eval_counts_false_refusals_and_lead_ins() -> None:
     assert s["false_refusals"] == 0.333 and s["false_refusals_n"] == 1
     assert s["lead_in"] == {"kept": 1, "replaced": 1}
     assert s["by_kind"]["paraphrase"]["false_refusals"] == 0.5
+
+
+def test_the_procedure_follows_the_quoted_sentence_in_its_own_section() -> None:
+    """The steps under the sentence that names the feature, not a closer-sounding list
+    elsewhere in the article ("insert code formatting" against "default language")."""
+    import numpy as np
+
+    from kb.evidence import Evidence, with_procedure
+    from kb.retrieval import Hit
+    from kb.store import StoredPassage
+    from kb.text import passage_units as units_of
+
+    insert = StoredPassage(1, "code.md", "default", "Code blocks", None, "Insert code",
+                           "1. Click the **Code** icon.\n2. Type your code.")
+    default = StoredPassage(2, "code.md", "default", "Code blocks", None, "Default language",
+                            "Admins can set a default language for code blocks.\n"
+                            "1. Open **Settings**.\n2. Edit **Default language for code blocks**.")
+
+    class Favours:  # an embedder that ranks the other section's steps higher
+        def encode(self, texts: list[str]) -> np.ndarray:
+            return np.array([[1.0, 0.0] if "Insert" in t or i == 0 else [0.0, 1.0]
+                             for i, t in enumerate(texts)], dtype=np.float32)
+
+    sentence = units_of(default.text)[0]
+    best = Evidence(sentence.text, Hit(default, 1.0, 0.6, 1.0), 0.7, 0.6, 0.5, sentence)
+    got = with_procedure("make python the default", [best], [insert, default], Favours())
+    assert [e.text for e in got] == [
+        sentence.text, "1. Open **Settings**.\n2. Edit **Default language for code blocks**."]

@@ -35,3 +35,23 @@ def test_question_with_its_own_subject_or_without_history_is_unchanged() -> None
 def test_named_phrases_skip_sentence_fillers_and_measurements() -> None:
     assert named_phrases("Hello, I'm 178cm and I own a Cragfell GX and Tune Club Plus") == [
         "Cragfell GX", "Tune Club Plus"]
+    assert named_phrases("If I send it back, can I return a helmet if I've opened it?") == []
+
+
+def test_the_bots_capitalised_words_are_not_the_threads_subject() -> None:
+    turns = [
+        {"role": "user", "content": "how do i make one of our public channels private?"},
+        {"role": "assistant", "content": 'Open the channel\'s settings, go to the General tab, '
+         'and under Channel permissions change "Who can access the channel". Then save.'},
+    ]
+    question = "and if we flip it back to public, what happens to the old messages?"
+    labels = {"open", "general", "channel", "who", "then"}  # the KB's capitalised UI labels
+    assert make_standalone(question, turns, lambda w: w.lower() in labels) == question
+
+
+def test_a_name_on_every_page_is_not_a_subject() -> None:
+    turns = [{"role": "user", "content": "how do i update the email on my zulip account?"}]
+    question = "there's no pencil there for me, what does that mean?"
+    assert make_standalone(question, turns, lambda w: False) == question
+    assert make_standalone(question, turns, lambda w: w == "zulip") == (
+        "there's no pencil there for me, what does the zulip mean?")
