@@ -64,6 +64,8 @@ def named_phrases(text: str, is_rare: Callable[[str], bool] | None = None) -> li
         phrase = " ".join(words)
         if len(words) == 1 and words[0][:1].isdigit():
             continue  # a number or a measurement ("178cm"), not a name
+        if _by_position(words, text, m.start(), is_rare):
+            continue  # "Sorry to bother you. Quick question": capitalised by position
         if phrase and (len(words) > 1 or not words[0].isalpha() or len(words[0]) > 2):
             found.append(phrase)
     if is_rare is not None:
@@ -75,6 +77,18 @@ def named_phrases(text: str, is_rare: Callable[[str], bool] | None = None) -> li
                 found.append(word)
                 seen.add(key)
     return found
+
+
+def _by_position(
+    words: list[str], text: str, at: int, is_rare: Callable[[str], bool] | None
+) -> bool:
+    """One ordinary word capitalised because it starts a sentence, and not a word the
+    knowledge base writes as a name."""
+    if len(words) != 1 or not words[0].isalpha():
+        return False
+    before = text[:at].rstrip(" \t\"'(*_")
+    at_start = not before or before[-1] in ".!?:;\n"
+    return at_start and (is_rare is None or not is_rare(words[0].lower()))
 
 
 def _filler(word: str) -> bool:

@@ -84,3 +84,18 @@ def test_feedback_is_stored_and_reported(desk: SupportDesk) -> None:
     assert stored["passages"] and {"doc", "title", "heading", "score"} <= set(stored["passages"][0])
     top = desk.report(limit=5)[0]
     assert top.question == "do you sell gift cards?" and top.down_votes == 1
+
+
+@pytest.mark.parametrize(
+    "opener",
+    ["Sorry to bother you. Quick question: ", "Thanks for earlier. Another thing: ",
+     "Morning! Urgent: ", "If I may ask, "],
+)
+def test_a_polite_opener_does_not_turn_an_answer_into_a_refusal(
+    desk: SupportDesk, opener: str
+) -> None:
+    """Capitalised openers are no product names: before, every one of these hedged ("the
+    evidence is about something else") on all three dev sets."""
+    plan = desk.prepare(f"{opener}how often should I change the hepa cartridge on the skylark?")
+    assert plan.tier == "answer", plan.notes
+    assert "9 months" in " ".join(q.text for q in plan.quotes)

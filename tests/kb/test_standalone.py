@@ -36,6 +36,9 @@ def test_named_phrases_skip_sentence_fillers_and_measurements() -> None:
     assert named_phrases("Hello, I'm 178cm and I own a Cragfell GX and Tune Club Plus") == [
         "Cragfell GX", "Tune Club Plus"]
     assert named_phrases("If I send it back, can I return a helmet if I've opened it?") == []
+    # capitalised by position only, unless the knowledge base writes the word as a name
+    assert named_phrases("Sorry to bother you. Quick question: is it loud?") == []
+    assert named_phrases("Skylark: is it loud?", lambda w: w == "skylark") == ["Skylark"]
 
 
 def test_the_bots_capitalised_words_are_not_the_threads_subject() -> None:
