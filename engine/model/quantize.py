@@ -49,9 +49,9 @@ _WEIGHT_LEVELS = 63
 OUTLIER_CHANNELS = 32  # per layer, kept in float32
 
 # The int8 matmul. Called through `torch.ops.quantized.<name>`, each call first walks its
-# arguments in Python looking for fake script objects (for torch.compile's tracing), about
-# 2 % of a 16-row decode step of the default model; the packet's underlying C++ operation
-# skips that. Where a torch version lacks `_op`, the packet itself.
+# arguments in Python looking for fake script objects (for torch.compile's tracing): 4-5 us
+# a call measured on 2 cores, 121 calls per decode step of the default model. The packet's
+# underlying C++ operation skips that; where a torch version lacks `_op`, the packet itself.
 _INT8_LINEAR_PACKET = torch.ops.quantized.linear_with_input_q_dq_qweight_dq_output_fp32
 _int8_linear = getattr(_INT8_LINEAR_PACKET, "_op", _INT8_LINEAR_PACKET)
 
