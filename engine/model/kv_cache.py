@@ -44,7 +44,7 @@ class SlotKVCache(Cache):
         self._mode = "decode"
         self._prefill_rows: torch.Tensor | None = None
         self._row_count = 0
-        self._write_columns: torch.Tensor | None = None  # (n,) decode write column per row
+        self._write_index: torch.Tensor | None = None  # (n * kv_heads,) see prepare_decode
         self._read_columns = 0
         self._extend_valid = self._extend_rows = self._extend_columns = torch.empty(0)
         self.generation = 0  # bumped whenever the buffers are reallocated
@@ -123,8 +123,14 @@ class SlotKVCache(Cache):
     ) -> None:
         """Next forward: rows [0, row_count) each write one column and read `read_columns`."""
         self._mode, self._row_count = "decode", row_count
-        self._write_columns = write_columns
         self._read_columns = read_columns
+        # Where each (row, head) writes, as an index into a layer's buffer seen as
+        # (rows * kv_heads * columns, head_dim): the same for every layer, so it is built
+        # once per step here and every layer's write is one index_copy_ (measured cheaper
+        # than an advanced-index assignment with a fresh arange per layer).
+        device = write_columns.device
+        heads = torch.arange(row_count * self.kv_heads, device=device).view(row_count, -1)
+        self._write_index = (heads * self.columns + write_columns[:row_count, None]).view(-1)
 
     # -- transformers' Cache interface ----------------------------------------------------------
 
@@ -148,13 +154,22 @@ class SlotKVCache(Cache):
             ]
             read = self._read_columns
             return keys[self._prefill_rows, :, :read], values[self._prefill_rows, :, :read]
-        rows = slice(0, self._row_count)
         # decode: key_states (n, kv_heads, 1, head_dim), one column per row.
-        assert self._write_columns is not None
-        index = torch.arange(self._row_count, device=keys.device)
-        keys[index, :, self._write_columns] = key_states[:, :, 0]
-        values[index, :, self._write_columns] = value_states[:, :, 0]
-        return keys[rows, :, : self._read_columns], values[rows, :, : self._read_columns]
+        return self.update_decode(key_states, value_states, layer_idx)
+
+    def update_decode(
+        self, key_states: torch.Tensor, value_states: torch.Tensor, layer_idx: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """A decode step's write: (n, kv_heads[, 1], head_dim) keys and values, one column
+        per row as prepare_decode said; returns (n, kv_heads, read, head_dim) views."""
+        keys, values = self.keys[layer_idx], self.values[layer_idx]
+        index = self._write_index
+        assert index is not None
+        dim = self.head_dim
+        keys.view(-1, dim).index_copy_(0, index, key_states.reshape(-1, dim))
+        values.view(-1, dim).index_copy_(0, index, value_states.reshape(-1, dim))
+        rows, read = self._row_count, self._read_columns
+        return keys[:rows, :, :read], values[:rows, :, :read]
 
     def get_seq_length(self, layer_idx: int = 0) -> int:
         return 0
