@@ -27,28 +27,8 @@ _ZH_PRONOUN = re.compile("它们|它的|它|这个|那个|这款|那款|该产�
 _NAMED = re.compile(
     r"(?:\b(?:[A-Z][\w'-]*|[a-zA-Z]*\d[\w-]*)\b)(?:[ \t]+(?:[A-Z][\w'-]*|[a-zA-Z]*\d[\w-]*)\b)*"
 )
-_SENTENCE_START_FILLERS = {
-    "i",
-    "i'm",
-    "im",
-    "hello",
-    "hi",
-    "hey",
-    "thanks",
-    "ok",
-    "okay",
-    "great",
-    "happy",
-    "what",
-    "how",
-    "can",
-    "does",
-    "is",
-    "my",
-    "the",
-    "a",
-    "we",
-}
+# Openers that are no names, beyond the stopwords ("I", "Hi", "Thanks", "What"...).
+_SENTENCE_START_FILLERS = {"hey", "great", "happy"}
 
 
 def named_phrases(text: str, is_rare: Callable[[str], bool] | None = None) -> list[str]:
@@ -64,7 +44,7 @@ def named_phrases(text: str, is_rare: Callable[[str], bool] | None = None) -> li
         phrase = " ".join(words)
         if len(words) == 1 and words[0][:1].isdigit():
             continue  # a number or a measurement ("178cm"), not a name
-        if _by_position(words, text, m.start(), is_rare):
+        if _by_position(words, text, m.start(), is_rare):  # where the run starts
             continue  # "Sorry to bother you. Quick question": capitalised by position
         if phrase and (len(words) > 1 or not words[0].isalpha() or len(words[0]) > 2):
             found.append(phrase)
@@ -82,8 +62,8 @@ def named_phrases(text: str, is_rare: Callable[[str], bool] | None = None) -> li
 def _by_position(
     words: list[str], text: str, at: int, is_rare: Callable[[str], bool] | None
 ) -> bool:
-    """One ordinary word capitalised because it starts a sentence, and not a word the
-    knowledge base writes as a name."""
+    """A lone word capitalised only because it starts a sentence ("Quick question:"), and
+    not one the knowledge base writes as a name (`is_rare`)."""
     if len(words) != 1 or not words[0].isalpha():
         return False
     before = text[:at].rstrip(" \t\"'(*_")
@@ -92,9 +72,9 @@ def _by_position(
 
 
 def _filler(word: str) -> bool:
-    """A capitalised word that is no name: a sentence opener, "I" and its contractions."""
-    low = word.lower().strip("'")
-    return low in _SENTENCE_START_FILLERS or low.replace("'", "") in STOPWORDS
+    """A capitalised word that is no name: a stopword ("I've" as "ive") or an opener."""
+    low = word.lower().strip("'").replace("'", "")
+    return low in STOPWORDS or low in _SENTENCE_START_FILLERS
 
 
 def make_standalone(
