@@ -194,32 +194,32 @@ def test_eval_counts_false_refusals_and_lead_ins() -> None:
     assert s["by_kind"]["paraphrase"]["false_refusals"] == 0.5
 
 
-def test_the_procedure_follows_the_quoted_sentence_in_its_own_section() -> None:
-    """The steps under the sentence that names the feature, not a closer-sounding list
-    elsewhere in the article ("insert code formatting" against "default language")."""
-    import numpy as np
-
+def test_the_procedure_follows_the_quoted_sentence_in_its_own_section(embedder) -> None:
+    """The steps under the sentence that names the feature, not the list MiniLM finds closer
+    elsewhere in the article (it picks "Insert code formatting" here without the rule)."""
     from kb.evidence import Evidence, with_procedure
     from kb.retrieval import Hit
     from kb.store import StoredPassage
     from kb.text import passage_units as units_of
 
-    insert = StoredPassage(1, "code.md", "default", "Code blocks", None, "Insert code",
-                           "1. Click the **Code** icon.\n2. Type your code.")
-    default = StoredPassage(2, "code.md", "default", "Code blocks", None, "Default language",
-                            "Admins can set a default language for code blocks.\n"
-                            "1. Open **Settings**.\n2. Edit **Default language for code blocks**.")
-
-    # A ranking stub, not an embedder: the rule under test is "own section first, whatever
-    # the similarities say". MiniLM made exactly this mistake on a real help article
-    # (zulip-help zh-029, not copied here); text that makes it fail reliably would be brittle.
-    class Favours:  # ranks the other section's steps higher
-        def encode(self, texts: list[str]) -> np.ndarray:
-            return np.array([[1.0, 0.0] if "Insert" in t or i == 0 else [0.0, 1.0]
-                             for i, t in enumerate(texts)], dtype=np.float32)
-
+    insert = StoredPassage(
+        1, "code.md", "default", "Code blocks", None, "Insert code formatting",
+        "1. Select the text you want to format.\n"
+        "2. Click the **Code** icon at the bottom of the compose box to insert code formatting.",
+    )
+    default = StoredPassage(
+        2, "code.md", "default", "Code blocks", None, "Default code block language",
+        "Admins can set a default language for code blocks, used when a code block has no tag.\n"
+        "1. Go to **Settings**.\n"
+        "2. Under **Message feed settings**, edit **Default language for code blocks**.",
+    )
+    question = ("our team pastes python snippets all day. can we make python the default "
+                "coloring so ppl dont have to tag every snippet?")
     sentence = units_of(default.text)[0]
     best = Evidence(sentence.text, Hit(default, 1.0, 0.6, 1.0), 0.7, 0.6, 0.5, sentence)
-    got = with_procedure("make python the default", [best], [insert, default], Favours())
+    got = with_procedure(question, [best], [insert, default], embedder)
     assert [e.text for e in got] == [
-        sentence.text, "1. Open **Settings**.\n2. Edit **Default language for code blocks**."]
+        sentence.text,
+        "1. Go to **Settings**.\n"
+        "2. Under **Message feed settings**, edit **Default language for code blocks**.",
+    ]
