@@ -5,7 +5,9 @@ Each running request owns one row ("slot") of a preallocated buffer per layer, s
 reads a plain view, never a gathered copy. Before each forward the runner says which rows
 the forward covers and where each row writes; `update()` (called by every attention layer)
 writes there and returns the keys/values that step must attend over. Buffers grow by
-doubling, in rows and in columns, up to the configured limits.
+doubling, in rows and in columns, up to the configured limits; a growth seen coming (a long
+prompt still being prefilled) is allocated a few buffers at a time beforehand (`grow_ahead`),
+so no single step pays for zeroing the whole new cache.
 """
 
 from __future__ import annotations
@@ -48,6 +50,9 @@ class SlotKVCache(Cache):
         self._read_columns = 0
         self._extend_valid = self._extend_rows = self._extend_columns = torch.empty(0)
         self.generation = 0  # bumped whenever the buffers are reallocated
+        # Zeroed buffers of a coming shape, filled by grow_ahead, adopted by reserve.
+        self._ahead_shape: tuple[int, int] | None = None
+        self._ahead: list[torch.Tensor] = []
 
     def _empty(self, rows: int, columns: int) -> torch.Tensor:
         shape = (rows, self.kv_heads, columns, self.head_dim)
@@ -55,8 +60,7 @@ class SlotKVCache(Cache):
 
     # -- capacity -------------------------------------------------------------------------
 
-    def reserve(self, rows: int, columns: int) -> None:
-        """Grow the buffers (by doubling) so `rows` rows of `columns` columns fit."""
+    def _grown_shape(self, rows: int, columns: int) -> tuple[int, int]:
         if rows > self.max_rows or columns > self.max_columns:
             raise ValueError(f"cache limit exceeded: {rows} rows x {columns} columns")
         new_rows, new_columns = self.rows, self.columns
@@ -64,15 +68,35 @@ class SlotKVCache(Cache):
             new_rows = min(new_rows * 2, self.max_rows)
         while new_columns < columns:
             new_columns = min(new_columns * 2, self.max_columns)
-        if (new_rows, new_columns) == (self.rows, self.columns):
+        return new_rows, new_columns
+
+    def reserve(self, rows: int, columns: int) -> None:
+        """Grow the buffers (by doubling) so `rows` rows of `columns` columns fit."""
+        shape = self._grown_shape(rows, columns)
+        if shape == (self.rows, self.columns):
             return
+        ahead = self._ahead if self._ahead_shape == shape else []
+        self._ahead_shape, self._ahead = None, []
         for buffers in (self.keys, self.values):
             for i, old in enumerate(buffers):
-                grown = self._empty(new_rows, new_columns)
+                grown = ahead.pop() if ahead else self._empty(*shape)
                 grown[: self.rows, :, : self.columns] = old
                 buffers[i] = grown
-        self.rows, self.columns = new_rows, new_columns
+        self.rows, self.columns = shape
         self.generation += 1
+
+    def grow_ahead(self, rows: int, columns: int, calls_left: int) -> None:
+        """Allocate this call's share (of `calls_left` calls) of the buffers a later
+        `reserve(rows, columns)` needs, so that call only copies. Forwards meanwhile see
+        nothing change."""
+        shape = self._grown_shape(rows, columns)
+        if shape == (self.rows, self.columns):
+            return
+        if self._ahead_shape != shape:
+            self._ahead_shape, self._ahead = shape, []
+        missing = 2 * self.num_layers - len(self._ahead)
+        share = -(-missing // max(calls_left, 1))
+        self._ahead += [self._empty(*shape) for _ in range(share)]
 
     def move_row(self, src: int, dst: int, length: int) -> None:
         """Copy row `src`'s first `length` columns into row `dst` (used to keep rows compact)."""
@@ -185,4 +209,4 @@ class SlotKVCache(Cache):
         return False
 
     def nbytes(self) -> int:
-        return sum(t.numel() * t.element_size() for t in self.keys + self.values)
+        return sum(t.numel() * t.element_size() for t in self.keys + self.values + self._ahead)

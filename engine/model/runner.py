@@ -247,6 +247,9 @@ class ModelRunner:
             logits = self._extend(self.staging, [0], [job.tokens[:end]], [job.done])
             job.done = end
             if end < len(job.tokens):
+                # the row this prompt will need: its buffers, a share per chunk from here on
+                chunks_left = -(-(len(job.tokens) - end) // chunk_tokens)
+                self.cache.grow_ahead(self.num_rows + 1, len(job.tokens) + 1, chunks_left)
                 return {}
             self.chunked = None
             row = self.num_rows

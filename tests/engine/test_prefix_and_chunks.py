@@ -5,8 +5,10 @@ from __future__ import annotations
 import time
 
 import pytest
+import torch
 
 from engine import SamplingParams
+from engine.model.kv_cache import SlotKVCache
 from engine.model.runner import ModelRunner
 from engine.testing import make_tiny_engine
 from tests.engine.conftest import generate_alone, submit_staggered
@@ -161,5 +163,67 @@ def test_cancel_during_a_chunked_prefill_frees_it() -> None:
         )
         assert after.output_tokens == 3
         assert engine.runner.chunked is None and engine.runner.num_rows == 0
+    finally:
+        engine.shutdown()
+
+
+def test_cache_growth_allocated_ahead_is_adopted_and_keeps_every_value() -> None:
+    cache = SlotKVCache(
+        2, 1, 4, max_rows=4, max_columns=64, dtype=torch.float32, device=torch.device("cpu"),
+        initial_rows=2, initial_columns=8,
+    )  # fmt: skip
+    for buf in cache.keys + cache.values:
+        buf.normal_()
+    before = [buf.clone() for buf in cache.keys + cache.values]
+    cache.grow_ahead(3, 20, calls_left=2)
+    assert len(cache._ahead) == 2  # half of the 4 buffers now, the rest on the next call
+    cache.grow_ahead(3, 20, calls_left=1)
+    ahead = {id(buf) for buf in cache._ahead}
+    cache.reserve(3, 20)
+    assert (cache.rows, cache.columns) == (4, 32)
+    assert {id(buf) for buf in cache.keys + cache.values} == ahead and not cache._ahead
+    for old, new in zip(before, cache.keys + cache.values, strict=True):
+        assert torch.equal(new[:2, :, :8], old)
+        assert not new[2:].any() and not new[:, :, 8:].any()  # zeros, never stale memory
+    cache.grow_ahead(4, 64, calls_left=3)  # a shape that the next reserve does not take
+    cache.reserve(4, 40)
+    assert (cache.rows, cache.columns) == (4, 64) and not cache._ahead
+    cache.grow_ahead(4, 33, calls_left=1)  # already fits: nothing to allocate
+    assert not cache._ahead
+
+
+class _CountsGrowth(ModelRunner):
+    """Records how many main-cache buffers each prefill_chunk call allocated."""
+
+    allocated: list[tuple[int, bool]]
+
+    def prefill_chunk(self, request, chunk_tokens):  # type: ignore[no-untyped-def]
+        made = []
+        real = self.cache._empty
+        self.cache._empty = lambda *shape: made.append(shape) or real(*shape)  # type: ignore[method-assign]
+        try:
+            first = super().prefill_chunk(request, chunk_tokens)
+        finally:
+            del self.cache._empty
+        self.allocated = [*getattr(self, "allocated", []), (len(made), bool(first))]
+        return first
+
+
+def test_a_long_prompt_grows_the_cache_over_its_chunks_not_in_its_last() -> None:
+    engine = make_tiny_engine(
+        max_running=4, prefill_chunk_tokens=64, context_window=2048, runner_class=_CountsGrowth
+    )
+    try:
+        params = SamplingParams(max_new_tokens=6, ignore_eos=True)
+        short = engine.submit([{"role": "user", "content": "hi"}], params)
+        conversation = [{"role": "user", "content": "log line\n" * 100}]  # ~900 tokens
+        result = engine.submit(conversation, params).result(timeout=120)
+        assert result.token_ids == generate_alone(engine, [conversation], 6)[0]
+        short.result(timeout=60)
+        allocated = engine.runner.allocated
+        assert allocated[-1] == (0, True), allocated  # the last chunk only copies
+        layers = engine.runner.cache.num_layers
+        assert sum(n for n, _ in allocated) == 2 * layers
+        assert max(n for n, _ in allocated) < 2 * layers  # spread over several chunks
     finally:
         engine.shutdown()
