@@ -189,20 +189,22 @@ def ungrounded_facts(answer: str, sources: str) -> set[str]:
 
 
 def proper_nouns(texts: list[str]) -> set[str]:
-    """Lowercased words the texts write capitalised more often than not, away from the start
-    of a sentence, line or list item: product, place and plan names ("Cardiff", "GX")."""
+    """Lowercased words the texts write capitalised more often than not, in running text:
+    product, place and plan names ("Cardiff", "GX"). A capital counts only right after a
+    word or a comma; after a line's start, punctuation, a list marker, a label such as
+    "_(optional)_" or bold ("**Preferences**") it says nothing ("Write a message")."""
     capital: dict[str, int] = {}
     lower: dict[str, int] = {}
     for text in texts:
         for line in text.splitlines():
             prev = ""
             for word in re.findall(r"[^\W_][\w'-]*|[^\w\s]", line):
-                initial = prev in ("", ".", "!", "?", ":", ";", "-", "*", "|", ">", "•")
-                if word[0].isalpha() and not initial:
+                if word[0].isalpha():
                     key = word.lower()
                     if word[0].isupper():
-                        capital[key] = capital.get(key, 0) + 1
-                    else:
+                        if prev in ("w", ","):
+                            capital[key] = capital.get(key, 0) + 1
+                    elif prev not in ("", ".", "!", "?", ":", ";", "-", "*", "|", ">", "•"):
                         lower[key] = lower.get(key, 0) + 1
                 prev = word if not word[0].isalnum() else "w"
     return {

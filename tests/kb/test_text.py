@@ -61,3 +61,6 @@ def test_proper_nouns_are_words_written_capitalised_mid_sentence() -> None:
     names = proper_nouns(["Visit our Cardiff workshop.", "Cardiff opens early. The bike is ready."])
     assert "cardiff" in names
     assert "bike" not in names and "the" not in names
+    # after a label or inside bold a capital says nothing: a step's verb is not a name
+    labels = proper_nouns(["1. _(optional)_ Write a message.", "Open **Preferences** here."])
+    assert "write" not in labels and "preferences" not in labels
