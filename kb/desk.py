@@ -25,7 +25,14 @@ from kb.checks import (
     unknown_names,
 )
 from kb.embedder import Embedder
-from kb.evidence import Evidence, idf_from_counts, quotes, select_evidence, with_procedure
+from kb.evidence import (
+    Evidence,
+    candidate_passages,
+    idf_from_counts,
+    quotes,
+    select_evidence,
+    with_procedure,
+)
 from kb.feedback import AnswerRecord, FeedbackStore, GapRow
 from kb.focus import question_focus
 from kb.ingest import IngestReport, ingest_dir
@@ -122,9 +129,10 @@ class SupportDesk:
         )
         # 3) The units that best answer it, and how strongly.
         types = expected_types(standalone)
+        top_document = self.store.doc_passages(hits[0].passage.doc_path) if hits else []
         ranked = select_evidence(
             standalone,
-            hits,
+            candidate_passages(hits, top_document),
             self.embedder,
             self._idf,
             has_type=lambda unit: has_answer_type(unit, types),

@@ -26,6 +26,22 @@ TYPE_PENALTY = 0.15
 # Retrieval judges a whole passage with its title and headings; one sentence alone is
 # judged on less, so the document that ranked first should win close calls.
 RANK_WEIGHT = 0.15
+EVIDENCE_PASSAGES = 4  # the retrieved passages whose units are candidates
+
+
+def candidate_passages(hits: list[Hit], top_document: list[StoredPassage]) -> list[Hit]:
+    """The passages whose units may answer: the first EVIDENCE_PASSAGES retrieved, then the
+    other sections of the first-ranked document (`top_document`), scored as the last of
+    those. The article retrieval trusts most often answers in a section that shares few
+    words with the question ("how long before it's gone for good?" is answered under
+    "Restoring deleted messages")."""
+    chosen = hits[:EVIDENCE_PASSAGES]
+    if not chosen:
+        return []
+    have = {h.passage.id for h in chosen}
+    last, first = chosen[-1], chosen[0]
+    rest = [Hit(p, last.score, first.dense, 0.0) for p in top_document if p.id not in have]
+    return chosen + rest
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,13 +60,11 @@ def select_evidence(
     embedder: Embedder,
     idf: Callable[[list[str]], dict[str, float]],
     *,
-    max_passages: int = 4,
     has_type: Callable[[str], bool] | None = None,
 ) -> list[Evidence]:
-    """Rank the units of the top passages, best first. `has_type` tells whether a unit holds
-    the kind of value the question asks for (a price, a duration...); units without it drop
-    by TYPE_PENALTY, as in classic answer-type filtering."""
-    hits = hits[:max_passages]
+    """Rank the units of the passages in `hits`, best first. `has_type` tells whether a unit
+    holds the kind of value the question asks for (a price, a duration...); units without it
+    drop by TYPE_PENALTY, as in classic answer-type filtering."""
     structured = [(u, h) for h in hits for u in passage_units(h.passage.text)]
     units = [(u.text, h) for u, h in structured]
     if not units:

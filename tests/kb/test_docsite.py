@@ -12,7 +12,10 @@ from kb.desk import SupportDesk
 from kb.documents import clean_markdown, parse_document
 from kb.entail import entailed
 from kb.evaluate import ItemResult, summarize
+from kb.evidence import candidate_passages
 from kb.focus import question_focus
+from kb.retrieval import Hit
+from kb.store import StoredPassage
 from kb.text import passage_units, split_units
 from kb.types import Passage, Source
 
@@ -223,3 +226,18 @@ def test_the_procedure_follows_the_quoted_sentence_in_its_own_section(embedder) 
         "1. Go to **Settings**.\n"
         "2. Under **Message feed settings**, edit **Default language for code blocks**.",
     ]
+
+
+def test_evidence_candidates_add_the_top_articles_other_sections() -> None:
+    def passage(pid: int, doc: str) -> StoredPassage:
+        return StoredPassage(pid, doc, "default", doc, None, f"section {pid}", "text")
+
+    retrieved = [passage(1, "delete.md"), passage(7, "limits.md"), passage(8, "limits.md"),
+                 passage(9, "drafts.md"), passage(2, "delete.md")]  # fmt: skip
+    hits = [Hit(p, 1.0 - n / 10, 0.6, 3.0) for n, p in enumerate(retrieved)]
+    article = [passage(pid, "delete.md") for pid in (1, 2, 3)]
+    candidates = candidate_passages(hits, article)
+    assert [h.passage.id for h in candidates] == [1, 7, 8, 9, 2, 3]
+    # the article's unretrieved sections rank as the last passage taken, no higher
+    assert [h.score for h in candidates[4:]] == [0.7, 0.7]
+    assert candidate_passages([], article) == []
