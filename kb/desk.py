@@ -26,6 +26,7 @@ from kb.checks import (
 )
 from kb.embedder import Embedder
 from kb.evidence import (
+    ARTICLE_DEPTH,
     Evidence,
     candidate_passages,
     idf_from_counts,
@@ -124,15 +125,15 @@ class SupportDesk:
         focus = question_focus(standalone)
         asked = [t.get("content", "") for t in history or [] if t.get("role") == "user"]
         thread = f"{asked[-1]} {question}" if asked else None
-        hits = self.retriever.search(
-            standalone, sets=sets, k=s.kb_top_k, focus=focus, thread=thread
+        ranked_hits = self.retriever.search(
+            standalone, sets=sets, k=max(s.kb_top_k, ARTICLE_DEPTH), focus=focus, thread=thread
         )
+        hits = ranked_hits[: s.kb_top_k]
         # 3) The units that best answer it, and how strongly.
         types = expected_types(standalone)
-        top_document = self.store.doc_passages(hits[0].passage.doc_path) if hits else []
         ranked = select_evidence(
             standalone,
-            candidate_passages(hits, top_document),
+            candidate_passages(ranked_hits),
             self.embedder,
             self._idf,
             has_type=lambda unit: has_answer_type(unit, types),

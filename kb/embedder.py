@@ -62,6 +62,7 @@ class Embedder:
                 else:
                     self._cache.move_to_end(text)
                     out[i] = hit
+            todo.sort(key=lambda i: len(texts[i]))  # batches of like lengths pad little
             for start in range(0, len(todo), batch_size):
                 idx = todo[start : start + batch_size]
                 vectors = self._encode_batch([texts[i] for i in idx])

@@ -27,21 +27,20 @@ TYPE_PENALTY = 0.15
 # judged on less, so the document that ranked first should win close calls.
 RANK_WEIGHT = 0.15
 EVIDENCE_PASSAGES = 4  # the retrieved passages whose units are candidates
+ARTICLE_DEPTH = 12  # ...and the first article's sections ranked down to here
 
 
-def candidate_passages(hits: list[Hit], top_document: list[StoredPassage]) -> list[Hit]:
+def candidate_passages(hits: list[Hit]) -> list[Hit]:
     """The passages whose units may answer: the first EVIDENCE_PASSAGES retrieved, then the
-    other sections of the first-ranked document (`top_document`), scored as the last of
-    those. The article retrieval trusts most often answers in a section that shares few
-    words with the question ("how long before it's gone for good?" is answered under
-    "Restoring deleted messages")."""
-    chosen = hits[:EVIDENCE_PASSAGES]
-    if not chosen:
+    first-ranked article's other sections among the first ARTICLE_DEPTH. The article
+    retrieval trusts most often answers in a section that shares few words with the
+    question ("how long before it's gone for good?" is answered under "Restoring deleted
+    messages", ranked 10th)."""
+    if not hits:
         return []
-    have = {h.passage.id for h in chosen}
-    last, first = chosen[-1], chosen[0]
-    rest = [Hit(p, last.score, first.dense, 0.0) for p in top_document if p.id not in have]
-    return chosen + rest
+    article = hits[0].passage.doc_path
+    more = hits[EVIDENCE_PASSAGES:ARTICLE_DEPTH]
+    return hits[:EVIDENCE_PASSAGES] + [h for h in more if h.passage.doc_path == article]
 
 
 @dataclass(frozen=True, slots=True)

@@ -228,16 +228,16 @@ def test_the_procedure_follows_the_quoted_sentence_in_its_own_section(embedder) 
     ]
 
 
-def test_evidence_candidates_add_the_top_articles_other_sections() -> None:
-    def passage(pid: int, doc: str) -> StoredPassage:
-        return StoredPassage(pid, doc, "default", doc, None, f"section {pid}", "text")
+def test_evidence_candidates_add_the_top_articles_lower_ranked_sections() -> None:
+    def hit(pid: int, doc: str, rank: int) -> Hit:
+        passage = StoredPassage(pid, doc, "default", doc, None, f"section {pid}", "text")
+        return Hit(passage, 1.0 - rank / 20, 0.6, 3.0)
 
-    retrieved = [passage(1, "delete.md"), passage(7, "limits.md"), passage(8, "limits.md"),
-                 passage(9, "drafts.md"), passage(2, "delete.md")]  # fmt: skip
-    hits = [Hit(p, 1.0 - n / 10, 0.6, 3.0) for n, p in enumerate(retrieved)]
-    article = [passage(pid, "delete.md") for pid in (1, 2, 3)]
-    candidates = candidate_passages(hits, article)
-    assert [h.passage.id for h in candidates] == [1, 7, 8, 9, 2, 3]
-    # the article's unretrieved sections rank as the last passage taken, no higher
-    assert [h.score for h in candidates[4:]] == [0.7, 0.7]
-    assert candidate_passages([], article) == []
+    docs = ["delete.md", "limits.md", "limits.md", "drafts.md", "limits.md", "delete.md",
+            "drafts.md", "delete.md"] + ["other.md"] * 4 + ["delete.md"]  # fmt: skip
+    hits = [hit(n + 1, doc, n) for n, doc in enumerate(docs)]
+    candidates = candidate_passages(hits)
+    # the first four, then the first article's sections ranked 6th and 8th (not 13th)
+    assert [h.passage.id for h in candidates] == [1, 2, 3, 4, 6, 8]
+    assert candidates[4] is hits[5]  # at the score retrieval gave it
+    assert candidate_passages([]) == []

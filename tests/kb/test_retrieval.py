@@ -1,6 +1,9 @@
 """Hybrid retrieval in English and Chinese, and knowledge sets per channel."""
 
+import numpy as np
+
 from kb.desk import SupportDesk
+from kb.embedder import Embedder
 
 
 def _top_doc(desk: SupportDesk, query: str, sets: frozenset[str] | None = None) -> str:
@@ -30,3 +33,12 @@ def test_sets_restrict_the_search(desk: SupportDesk) -> None:
     assert desk.retriever.search("E27 error code", sets=frozenset({"billing"}), k=3) == []
     assert desk.sets_for("CBILL") == frozenset({"billing"})
     assert desk.sets_for(None) is None and desk.sets_for("COTHER") is None
+
+
+def test_batched_embeddings_keep_their_order_whatever_the_lengths(embedder) -> None:
+    texts = ["a much longer sentence about replacing the HEPA cartridge every six months",
+             "E27", "how loud is the purifier at night?"]  # fmt: skip
+    together = embedder.encode(texts)
+    fresh = Embedder(embedder.model_dir)  # no cache: each text encoded alone
+    alone = np.stack([fresh.encode([t])[0] for t in texts])
+    assert np.allclose(together, alone, atol=1e-5)
