@@ -23,7 +23,7 @@ test: $(STAMP)
 	@scripts/ensure-chromium.sh || echo "chromium unavailable: browser tests will be skipped"
 	@scripts/ensure-postgres.sh || echo "postgresql unavailable: the store's Postgres tests will be skipped"
 	@scripts/ensure-llama-server.sh || echo "llama-server unavailable: the remote-engine tests and bench peers that need it will be skipped"
-	$(BIN)/ruff check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 

@@ -33,6 +33,7 @@ class CliConfig:
     engine: EngineOptions
     log_level: str
 
+
 logger = logging.getLogger(__name__)
 
 

@@ -75,12 +75,16 @@ def block_problem(blocks: Any, max_blocks: int = MAX_BLOCKS) -> BlockProblem | N
         elif kind == "context_actions":
             elements = block.get("elements")
             if not isinstance(elements, list) or not (
-                    0 < len(elements) <= MAX_CONTEXT_ACTIONS_ELEMENTS):
-                return BlockProblem("invalid",
-                                    f"{where}: 1..{MAX_CONTEXT_ACTIONS_ELEMENTS} elements")
+                0 < len(elements) <= MAX_CONTEXT_ACTIONS_ELEMENTS
+            ):
+                return BlockProblem(
+                    "invalid", f"{where}: 1..{MAX_CONTEXT_ACTIONS_ELEMENTS} elements"
+                )
     if markdown_total > MAX_MARKDOWN_BLOCKS_TOTAL:
-        return BlockProblem("invalid", f"markdown blocks total {markdown_total} chars "
-                                       f"(max {MAX_MARKDOWN_BLOCKS_TOTAL})")
+        return BlockProblem(
+            "invalid",
+            f"markdown blocks total {markdown_total} chars (max {MAX_MARKDOWN_BLOCKS_TOTAL})",
+        )
     return None
 
 

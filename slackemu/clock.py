@@ -95,8 +95,9 @@ def _wake(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
-async def race_clock(awaitable: Awaitable[T], clock: Clock,
-                     seconds: float) -> tuple[bool, T | None]:
+async def race_clock(
+    awaitable: Awaitable[T], clock: Clock, seconds: float
+) -> tuple[bool, T | None]:
     """(True, result) if `awaitable` finishes within `seconds` on `clock`, else (False, None).
 
     NOTE: the deadline is fixed when this is called, not when the timer task first runs, so a

@@ -107,8 +107,14 @@ def token_kind(token: str | None) -> str:
     return {"xoxb": "bot", "xapp": "app", "xoxp": "user"}.get(prefix, "unknown")
 
 
-def check_call(app: AppConfig, method: str, args: dict[str, Any], token: str | None,
-               served_methods: frozenset[str], channel_kind: str | None) -> list[str]:
+def check_call(
+    app: AppConfig,
+    method: str,
+    args: dict[str, Any],
+    token: str | None,
+    served_methods: frozenset[str],
+    channel_kind: str | None,
+) -> list[str]:
     """Problems with one outbound call, as human-readable violation messages."""
     where = f"{method}:"
     if method not in served_methods:
@@ -125,8 +131,10 @@ def check_call(app: AppConfig, method: str, args: dict[str, Any], token: str | N
     if kind == "bot":
         acceptable = specs.bot_scopes(method, channel_kind)
         if acceptable and not set(acceptable) & app.bot_scopes:
-            problems.append(f"{where} needs scope {' or '.join(acceptable)} "
-                            f"(manifest has {', '.join(sorted(app.bot_scopes))})")
+            problems.append(
+                f"{where} needs scope {' or '.join(acceptable)} "
+                f"(manifest has {', '.join(sorted(app.bot_scopes))})"
+            )
     return problems
 
 
@@ -150,10 +158,14 @@ def arg_problems(method: str, args: dict[str, Any]) -> list[str]:
     problems = []
     for name in TS_ARGS:
         value = args.get(name)
-        if value is not None and value != "" and not (isinstance(value, str)
-                                                      and TS_RE.match(value)):
-            problems.append(f"{where} {name} must be a string like '1700000000.000100', "
-                            f"got {value!r}")
+        if (
+            value is not None
+            and value != ""
+            and not (isinstance(value, str) and TS_RE.match(value))
+        ):
+            problems.append(
+                f"{where} {name} must be a string like '1700000000.000100', got {value!r}"
+            )
     if "blocks" in args and args["blocks"] is not None:
         problem = block_problem(args["blocks"])
         if problem:
@@ -161,8 +173,10 @@ def arg_problems(method: str, args: dict[str, Any]) -> list[str]:
     markdown_text = args.get("markdown_text")
     if markdown_text is not None:
         if len(str(markdown_text)) > MAX_MARKDOWN_TEXT:
-            problems.append(f"{where} markdown_text is {len(str(markdown_text))} chars "
-                            f"(max {MAX_MARKDOWN_TEXT})")
+            problems.append(
+                f"{where} markdown_text is {len(str(markdown_text))} chars "
+                f"(max {MAX_MARKDOWN_TEXT})"
+            )
         if _present(args.get("text")) or _present(args.get("blocks")):
             problems.append(f"{where} markdown_text cannot be combined with text or blocks")
     if "chunks" in args and args["chunks"] is not None:
@@ -180,15 +194,20 @@ def unknown_args(method: str, args: dict[str, Any]) -> list[str]:
     documented = specs.documented_args(method)
     if not documented:
         return []
-    return [f"{method}: undocumented argument {name!r}" for name in args
-            if name not in documented and name not in UNIVERSAL_ARGS]
+    return [
+        f"{method}: undocumented argument {name!r}"
+        for name in args
+        if name not in documented and name not in UNIVERSAL_ARGS
+    ]
 
 
 def manifest_problems(app: AppConfig) -> list[str]:
     """Event subscriptions and slash commands whose scopes the manifest lacks."""
-    problems = [f"manifest: event {event!r} needs scope {scope!r}"
-                for event, scope in EVENT_SCOPES.items()
-                if event in app.bot_events and scope not in app.bot_scopes]
+    problems = [
+        f"manifest: event {event!r} needs scope {scope!r}"
+        for event, scope in EVENT_SCOPES.items()
+        if event in app.bot_events and scope not in app.bot_scopes
+    ]
     if app.slash_commands and "commands" not in app.bot_scopes:
         problems.append("manifest: slash commands need the 'commands' scope")
     return problems
@@ -200,8 +219,10 @@ def response_problems(method: str, body: dict[str, Any]) -> list[str]:
     problems = []
     recorded = specs.recorded_response(method)
     if recorded is not None:
-        problems += [f"emulator: {method} response key {path!r} is not in the recorded shape"
-                     for path in specs.unrecorded_keys(body, recorded)]
+        problems += [
+            f"emulator: {method} response key {path!r} is not in the recorded shape"
+            for path in specs.unrecorded_keys(body, recorded)
+        ]
     error = body.get("error")
     if error and error not in specs.documented_errors(method) | EMULATOR_ERRORS:
         problems.append(f"emulator: {method} returned undocumented error {error!r}")
@@ -220,8 +241,11 @@ RECORDED_EVENT_FILES = {
 
 def event_problems(payload: dict[str, Any]) -> list[str]:
     """An event_callback payload against the recorded wrapper and per-type event key sets."""
-    problems = [f"emulator: event wrapper key {k!r} is not recorded" for k in payload
-                if k not in specs.recorded_event_wrapper_keys()]
+    problems = [
+        f"emulator: event wrapper key {k!r} is not recorded"
+        for k in payload
+        if k not in specs.recorded_event_wrapper_keys()
+    ]
     event = payload.get("event", {})
     name = RECORDED_EVENT_FILES.get((event.get("type"), event.get("subtype")))
     if name is None:
@@ -229,11 +253,16 @@ def event_problems(payload: dict[str, Any]) -> list[str]:
     recorded = dict(specs.recorded_event(name)["event"])
     for key in EXTRA_EVENT_KEYS.get(event.get("type", ""), ()):
         recorded.setdefault(key, "")
-    problems += [f"emulator: {name} event key {path!r} is not recorded"
-                 for path in specs.unrecorded_keys(event, recorded)]
+    problems += [
+        f"emulator: {name} event key {path!r} is not recorded"
+        for path in specs.unrecorded_keys(event, recorded)
+    ]
     return problems
 
 
 def slash_command_problems(payload: dict[str, Any]) -> list[str]:
-    return [f"emulator: slash command key {k!r} is not recorded" for k in payload
-            if k not in specs.recorded_slash_command_keys()]
+    return [
+        f"emulator: slash command key {k!r} is not recorded"
+        for k in payload
+        if k not in specs.recorded_slash_command_keys()
+    ]

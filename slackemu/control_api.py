@@ -109,9 +109,11 @@ def exposure_warning(host: str) -> str | None:
     """What is at stake when the emulator listens on `host` beyond this machine, or None."""
     if host == "localhost" or is_loopback(host):
         return None
-    return (f"the local Slack workspace listens on {host}: anyone who can reach it can read "
-            "every conversation and post as anyone (the tokens stay loopback-only); use "
-            "127.0.0.1 unless you mean it")
+    return (
+        f"the local Slack workspace listens on {host}: anyone who can reach it can read "
+        "every conversation and post as anyone (the tokens stay loopback-only); use "
+        "127.0.0.1 unless you mean it"
+    )
 
 
 def is_loopback(address: str | None) -> bool:
@@ -141,8 +143,9 @@ def _typed(emu: Emulator, text: str) -> str:
 
 
 async def _post_message(emu: Emulator, body: dict[str, Any]) -> dict[str, Any]:
-    msg = await emu.human_post(body["user"], body["channel"], _typed(emu, body["text"]),
-                               body.get("thread_ts") or None)
+    msg = await emu.human_post(
+        body["user"], body["channel"], _typed(emu, body["text"]), body.get("thread_ts") or None
+    )
     return {"ts": msg.ts, "channel": msg.channel_id}
 
 
@@ -162,8 +165,14 @@ async def _slash(emu: Emulator, body: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _click(emu: Emulator, body: dict[str, Any]) -> dict[str, Any]:
-    result = await emu.click(body["user"], body["channel"], body["ts"], body["action_id"],
-                             body.get("value"), body.get("block_id") or None)
+    result = await emu.click(
+        body["user"],
+        body["channel"],
+        body["ts"],
+        body["action_id"],
+        body.get("value"),
+        body.get("block_id") or None,
+    )
     return result.as_dict()
 
 
@@ -185,8 +194,9 @@ async def _open_home(emu: Emulator, body: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _select_home(emu: Emulator, body: dict[str, Any]) -> dict[str, Any]:
-    result = await emu.select_in_home(body["user"], body["action_id"], body["value"],
-                                      body.get("block_id") or None)
+    result = await emu.select_in_home(
+        body["user"], body["action_id"], body["value"], body.get("block_id") or None
+    )
     return result.as_dict()
 
 
@@ -203,10 +213,18 @@ async def _reset(emu: Emulator, body: dict[str, Any]) -> None:
 
 
 POSTS: dict[str, JsonHandler] = {
-    "post": _post_message, "mention": _mention, "dm": _dm, "slash": _slash, "click": _click,
-    "edit": _edit, "delete": _delete, "stop_stream": _stop_stream, "open_home": _open_home,
+    "post": _post_message,
+    "mention": _mention,
+    "dm": _dm,
+    "slash": _slash,
+    "click": _click,
+    "edit": _edit,
+    "delete": _delete,
+    "stop_stream": _stop_stream,
+    "open_home": _open_home,
     "select_home": _select_home,
-    "disconnect": _disconnect, "reset": _reset,
+    "disconnect": _disconnect,
+    "reset": _reset,
 }
 
 
@@ -214,21 +232,42 @@ async def _state(emu: Emulator, query: dict[str, str]) -> dict[str, Any]:
     ws = emu.ws
     return {
         "team": dataclasses.asdict(ws.team),
-        "bot": {"user_id": ws.bot_user.id, "bot_id": ws.bot_user.bot_id,
-                "app_id": ws.bot_user.app_id, "name": ws.bot_user.label},
-        "users": [{"id": u.id, "name": u.name, "display_name": u.display_name,
-                   "real_name": u.real_name, "is_bot": u.is_bot} for u in ws.users.values()],
-        "channels": [{"id": c.id, "name": c.name, "kind": c.kind, "members": sorted(c.members)}
-                     for c in ws.conversations.values()],
-        "app": {"name": emu.app.app_name, "socket_mode": emu.app.socket_mode_enabled,
-                "slash_commands": sorted(emu.app.slash_commands),
-                "interactivity": emu.app.interactivity_enabled,
-                "request_url": emu.app.event_request_url},
+        "bot": {
+            "user_id": ws.bot_user.id,
+            "bot_id": ws.bot_user.bot_id,
+            "app_id": ws.bot_user.app_id,
+            "name": ws.bot_user.label,
+        },
+        "users": [
+            {
+                "id": u.id,
+                "name": u.name,
+                "display_name": u.display_name,
+                "real_name": u.real_name,
+                "is_bot": u.is_bot,
+            }
+            for u in ws.users.values()
+        ],
+        "channels": [
+            {"id": c.id, "name": c.name, "kind": c.kind, "members": sorted(c.members)}
+            for c in ws.conversations.values()
+        ],
+        "app": {
+            "name": emu.app.app_name,
+            "socket_mode": emu.app.socket_mode_enabled,
+            "slash_commands": sorted(emu.app.slash_commands),
+            "interactivity": emu.app.interactivity_enabled,
+            "request_url": emu.app.event_request_url,
+        },
         "connections": len(emu.sockets.open_connections()),
         "api_url": emu.base_url + "/api/",
-        "tokens": {"bot": emu.creds.bot_token, "app": emu.creds.app_token,
-                   "signing_secret": emu.creds.signing_secret}
-        if query.get("_with_credentials") else None,
+        "tokens": {
+            "bot": emu.creds.bot_token,
+            "app": emu.creds.app_token,
+            "signing_secret": emu.creds.signing_secret,
+        }
+        if query.get("_with_credentials")
+        else None,
     }
 
 
@@ -240,8 +279,7 @@ async def _messages(emu: Emulator, query: dict[str, str]) -> dict[str, Any]:
 async def _thread(emu: Emulator, query: dict[str, str]) -> dict[str, Any]:
     conv = emu.ws.conversation(query["channel"])
     parent = conv.messages[query["ts"]]
-    return {"messages": [emu.ws.message_dict(conv, m)
-                         for m in [parent, *conv.replies(parent.ts)]]}
+    return {"messages": [emu.ws.message_dict(conv, m) for m in [parent, *conv.replies(parent.ts)]]}
 
 
 async def _calls(emu: Emulator, query: dict[str, str]) -> dict[str, Any]:

@@ -80,8 +80,12 @@ class InteractionResult:
 
 
 class Dispatcher:
-    def __init__(self, emu: DispatchHost, ack_timeout_s: float = 3.0,
-                 retry_delays_s: tuple[float, ...] = SLACK_RETRY_DELAYS_S) -> None:
+    def __init__(
+        self,
+        emu: DispatchHost,
+        ack_timeout_s: float = 3.0,
+        retry_delays_s: tuple[float, ...] = SLACK_RETRY_DELAYS_S,
+    ) -> None:
         self.emu = emu
         self.ack_timeout_s = ack_timeout_s
         self.retry_delays_s = retry_delays_s
@@ -119,8 +123,9 @@ class Dispatcher:
                 return
         logger.info("event %s given up after %d attempts", payload.get("event_id"), attempt + 1)
 
-    async def deliver_interaction(self, kind: str, payload: dict[str, Any],
-                                  url: str | None) -> InteractionResult:
+    async def deliver_interaction(
+        self, kind: str, payload: dict[str, Any], url: str | None
+    ) -> InteractionResult:
         """One attempt at a slash command (`slash_commands`) or click (`interactive`)."""
         if self.uses_socket_mode:
             delivery = await self._socket_attempt(kind, payload, 0, "")
@@ -128,17 +133,25 @@ class Dispatcher:
             delivery = await self._http_interaction_attempt(kind, payload, url)
         if delivery.outcome == "acked":
             return InteractionResult(True, delivery.ack_payload)
-        error = "operation_timeout" if delivery.outcome in ("timeout", "http_timeout") \
+        error = (
+            "operation_timeout"
+            if delivery.outcome in ("timeout", "http_timeout")
             else "dispatch_failed"
+        )
         return InteractionResult(False, None, error)
 
     # --- Socket Mode -----------------------------------------------------------------------
-    async def _socket_attempt(self, kind: str, payload: dict[str, Any], attempt: int,
-                              retry_reason: str) -> Delivery:
+    async def _socket_attempt(
+        self, kind: str, payload: dict[str, Any], attempt: int, retry_reason: str
+    ) -> Delivery:
         hub, clock = self.emu.sockets, self.emu.clock
         envelope_id = ids.envelope_id()
-        envelope: dict[str, Any] = {"envelope_id": envelope_id, "payload": payload, "type": kind,
-                                    "accepts_response_payload": kind != "events_api"}
+        envelope: dict[str, Any] = {
+            "envelope_id": envelope_id,
+            "payload": payload,
+            "type": kind,
+            "accepts_response_payload": kind != "events_api",
+        }
         if kind == "events_api":
             envelope.update(retry_attempt=attempt, retry_reason=retry_reason)
         delivery = self._record(kind, "socket", payload, attempt, retry_reason, envelope_id)
@@ -155,8 +168,9 @@ class Dispatcher:
         return self._finish(delivery, "acked")
 
     # --- HTTP ------------------------------------------------------------------------------
-    async def _http_event_attempt(self, payload: dict[str, Any], body: bytes, attempt: int,
-                                  retry_reason: str) -> Delivery:
+    async def _http_event_attempt(
+        self, payload: dict[str, Any], body: bytes, attempt: int, retry_reason: str
+    ) -> Delivery:
         delivery = self._record("events_api", "http", payload, attempt, retry_reason, None)
         url = self.emu.app.event_request_url
         if not url:
@@ -172,8 +186,9 @@ class Dispatcher:
             return self._finish(delivery, "no_retry")
         return self._finish(delivery, result.failure)
 
-    async def _http_interaction_attempt(self, kind: str, payload: dict[str, Any],
-                                        url: str | None) -> Delivery:
+    async def _http_interaction_attempt(
+        self, kind: str, payload: dict[str, Any], url: str | None
+    ) -> Delivery:
         delivery = self._record(kind, "http", payload, 0, "", None)
         if not url:
             return self._finish(delivery, "no_endpoint")
@@ -189,10 +204,25 @@ class Dispatcher:
         return self._finish(delivery, "acked")
 
     # --- records ---------------------------------------------------------------------------
-    def _record(self, kind: str, transport: str, payload: dict[str, Any], attempt: int,
-                retry_reason: str, envelope_id: str | None) -> Delivery:
-        delivery = Delivery(len(self.deliveries) + 1, kind, transport, payload, attempt,
-                            retry_reason, self.emu.clock.now(), envelope_id)
+    def _record(
+        self,
+        kind: str,
+        transport: str,
+        payload: dict[str, Any],
+        attempt: int,
+        retry_reason: str,
+        envelope_id: str | None,
+    ) -> Delivery:
+        delivery = Delivery(
+            len(self.deliveries) + 1,
+            kind,
+            transport,
+            payload,
+            attempt,
+            retry_reason,
+            self.emu.clock.now(),
+            envelope_id,
+        )
         self.deliveries.append(delivery)
         self.emu.notify_watchers()
         return delivery

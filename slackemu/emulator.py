@@ -58,11 +58,17 @@ class SandboxError(ValueError):
 
 
 class Emulator:
-    def __init__(self, *, manifest: str | Path | dict[str, Any] | None = None,
-                 seed: str | Path | dict[str, Any] | None = None, clock: Clock | None = None,
-                 request_url: str | None = None, stream_ttl_s: float = DEFAULT_STREAM_TTL_S,
-                 ack_timeout_s: float = 3.0,
-                 retry_delays_s: tuple[float, ...] = SLACK_RETRY_DELAYS_S) -> None:
+    def __init__(
+        self,
+        *,
+        manifest: str | Path | dict[str, Any] | None = None,
+        seed: str | Path | dict[str, Any] | None = None,
+        clock: Clock | None = None,
+        request_url: str | None = None,
+        stream_ttl_s: float = DEFAULT_STREAM_TTL_S,
+        ack_timeout_s: float = 3.0,
+        retry_delays_s: tuple[float, ...] = SLACK_RETRY_DELAYS_S,
+    ) -> None:
         from slackemu.methods import METHODS
 
         self.clock: Clock = clock or RealClock()
@@ -137,10 +143,12 @@ class Emulator:
         self.contract.add(call.violations)
         self.notify_watchers()
 
-    def record_response_url_post(self, rurl: ResponseUrl, body: dict[str, Any],
-                                 error: str | None) -> None:
-        self.response_url_posts.append({"response_url_id": rurl.id, "body": body,
-                                        "error": error, "at": self.clock.now()})
+    def record_response_url_post(
+        self, rurl: ResponseUrl, body: dict[str, Any], error: str | None
+    ) -> None:
+        self.response_url_posts.append(
+            {"response_url_id": rurl.id, "body": body, "error": error, "at": self.clock.now()}
+        )
         self.notify_watchers()
 
     # --- changes made by the bot (reported by API methods) -----------------------------------
@@ -167,8 +175,12 @@ class Emulator:
         """Remove a message; a thread parent with replies stays as a tombstone, as in Slack."""
         previous = self.ws.message_dict(conv, msg)
         if not msg.is_reply and conv.replies(msg.ts):
-            msg.subtype, msg.text, msg.blocks, msg.is_markdown = "tombstone", \
-                "This message was deleted.", None, False
+            msg.subtype, msg.text, msg.blocks, msg.is_markdown = (
+                "tombstone",
+                "This message was deleted.",
+                None,
+                False,
+            )
             msg.touch()
         else:
             del conv.messages[msg.ts]
@@ -180,8 +192,9 @@ class Emulator:
         self._changed(Change("ephemeral", eph.channel_id, eph.ts, eph.thread_ts, eph.user_id))
 
     def ephemeral_removed(self, eph: Ephemeral) -> None:
-        self._changed(Change("ephemeral_removed", eph.channel_id, eph.ts, eph.thread_ts,
-                             eph.user_id))
+        self._changed(
+            Change("ephemeral_removed", eph.channel_id, eph.ts, eph.thread_ts, eph.user_id)
+        )
 
     def home_published(self, user_id: str) -> None:
         """views.publish stored a new Home view for `user_id`."""
@@ -193,8 +206,11 @@ class Emulator:
     def expire_idle_stream(self, msg: Message) -> None:
         """A stream idle for longer than the TTL stops accepting appends."""
         stream = msg.stream
-        if stream is not None and stream.status == "streaming" and (
-                self.clock.now() - stream.last_append_at > self.stream_ttl_s):
+        if (
+            stream is not None
+            and stream.status == "streaming"
+            and (self.clock.now() - stream.last_append_at > self.stream_ttl_s)
+        ):
             stream.status = "expired"
             self.message_touched(self.ws.conversations[msg.channel_id], msg)
 
@@ -217,8 +233,9 @@ class Emulator:
 
     def _publish(self, inner_events: list[dict[str, Any]]) -> None:
         for event in inner_events:
-            payload = events.event_callback(self.ws, self.creds.verification_token, event,
-                                            self.clock.now())
+            payload = events.event_callback(
+                self.ws, self.creds.verification_token, event, self.clock.now()
+            )
             self.contract.add(contract.event_problems(payload))
             self.dispatcher.send_event(payload)
 
@@ -228,8 +245,13 @@ class Emulator:
         if not url:
             raise SandboxError("no request URL configured")
         challenge = ids.secret_key(48)
-        body = json.dumps({"token": self.creds.verification_token, "challenge": challenge,
-                           "type": "url_verification"}).encode()
+        body = json.dumps(
+            {
+                "token": self.creds.verification_token,
+                "challenge": challenge,
+                "type": "url_verification",
+            }
+        ).encode()
         result = await self.http.post(url, body, "application/json")
         if result.failure is not None:
             return False
@@ -271,8 +293,15 @@ class Emulator:
             raise SandboxError(f"{user.name} is not a member of #{conv.name}")
         return conv
 
-    async def human_post(self, user_ref: str, channel_ref: str, text: str,
-                         thread_ts: str | None = None, *, typed: bool = True) -> Message:
+    async def human_post(
+        self,
+        user_ref: str,
+        channel_ref: str,
+        text: str,
+        thread_ts: str | None = None,
+        *,
+        typed: bool = True,
+    ) -> Message:
         """A person (or another app's bot) posts; Slack's events follow."""
         user = self._user(user_ref)
         conv = self._conversation_for(user, channel_ref)
@@ -285,9 +314,14 @@ class Emulator:
         if user.is_bot:
             msg = self.ws.add_message(conv, user, wire_text, thread_ts=thread_ts)
         else:
-            msg = self.ws.add_message(conv, user, wire_text, thread_ts=thread_ts,
-                                      client_msg_id=ids.client_msg_id(),
-                                      blocks=rich_text_blocks(wire_text))
+            msg = self.ws.add_message(
+                conv,
+                user,
+                wire_text,
+                thread_ts=thread_ts,
+                client_msg_id=ids.client_msg_id(),
+                blocks=rich_text_blocks(wire_text),
+            )
         self._publish(events.events_for_new_message(self.app, self.ws, conv, msg))
         self._changed(Change("message", conv.id, msg.ts, msg.thread_ts))
         return msg
@@ -337,8 +371,9 @@ class Emulator:
         msg.stream.status = "stopped_by_user"
         self.message_touched(conv, msg)
 
-    async def slash(self, user_ref: str, channel_ref: str, command: str,
-                    text: str = "") -> InteractionResult:
+    async def slash(
+        self, user_ref: str, channel_ref: str, command: str, text: str = ""
+    ) -> InteractionResult:
         """A user runs a slash command; returns what they saw right away."""
         user = self._user(user_ref)
         conv = self._conversation_for(user, channel_ref)
@@ -348,7 +383,8 @@ class Emulator:
         payload = slash_command_payload(self, user, conv, command, text, rurl)
         self.contract.add(contract.slash_command_problems(payload))
         result = await self.dispatcher.deliver_interaction(
-            "slash_commands", payload, self.app.command_url(command))
+            "slash_commands", payload, self.app.command_url(command)
+        )
         if result.acked and result.payload:
             error = apply_response(self, rurl, result.payload)
             if error is not None:
@@ -356,13 +392,23 @@ class Emulator:
         elif not result.acked:
             # What Slack shows when the app does not ack within 3 seconds.
             eph = self.ws.add_ephemeral(
-                conv, user.id, f'{command} failed with the error "{result.error}"',
-                sender="USLACKBOT")
+                conv,
+                user.id,
+                f'{command} failed with the error "{result.error}"',
+                sender="USLACKBOT",
+            )
             self.ephemeral_posted(eph)
         return result
 
-    async def click(self, user_ref: str, channel_ref: str, message_ts: str, action_id: str,
-                    value: str | None = None, block_id: str | None = None) -> InteractionResult:
+    async def click(
+        self,
+        user_ref: str,
+        channel_ref: str,
+        message_ts: str,
+        action_id: str,
+        value: str | None = None,
+        block_id: str | None = None,
+    ) -> InteractionResult:
         """A user clicks a button (or 👍/👎 feedback button) in a message's blocks."""
         if not self.app.interactivity_enabled:
             raise SandboxError("interactivity is not enabled in the app manifest")
@@ -370,23 +416,35 @@ class Emulator:
         conv = self._conversation_for(user, channel_ref)
         source: Message | Ephemeral | None = conv.messages.get(message_ts)
         if source is None:
-            source = next((e for e in self.ws.ephemerals if e.ts == message_ts
-                           and e.user_id == user.id), None)
+            source = next(
+                (e for e in self.ws.ephemerals if e.ts == message_ts and e.user_id == user.id), None
+            )
         if source is None:
             raise SandboxError(f"no message {message_ts} in {conv.id}")
         found = find_clickable(source.blocks, action_id, block_id)
         if found is None:
             raise SandboxError(f"no button with action_id {action_id!r} on {message_ts}")
-        rurl = new_response_url(self, "actions", user, conv, message_ts=source.ts,
-                                is_ephemeral_source=isinstance(source, Ephemeral),
-                                thread_ts=source.thread_ts)
+        rurl = new_response_url(
+            self,
+            "actions",
+            user,
+            conv,
+            message_ts=source.ts,
+            is_ephemeral_source=isinstance(source, Ephemeral),
+            thread_ts=source.thread_ts,
+        )
         payload = block_actions_payload(self, user, conv, source, *found, value, rurl)
         url = self.app.interactivity_request_url or self.app.event_request_url
         return await self.dispatcher.deliver_interaction("interactive", payload, url)
 
-    async def select_in_home(self, user_ref: str, action_id: str, value: str,
-                             block_id: str | None = None,
-                             view_of: str | None = None) -> InteractionResult:
+    async def select_in_home(
+        self,
+        user_ref: str,
+        action_id: str,
+        value: str,
+        block_id: str | None = None,
+        view_of: str | None = None,
+    ) -> InteractionResult:
         """A person picks the option `value` in a static_select on their Home tab.
         `view_of` forges the request: the choice is made on another person's Home view (what
         a crafted payload would claim), to test that an app refuses it."""

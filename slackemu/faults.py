@@ -35,9 +35,17 @@ class FaultBook:
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
 
-    def inject(self, method: str, *, status: int | None = None, error: str | None = None,
-               retry_after: int | None = None, delay: float = 0.0,
-               drop_connection: bool = False, times: int | None = 1) -> Fault:
+    def inject(
+        self,
+        method: str,
+        *,
+        status: int | None = None,
+        error: str | None = None,
+        retry_after: int | None = None,
+        delay: float = 0.0,
+        drop_connection: bool = False,
+        times: int | None = 1,
+    ) -> Fault:
         """Arm a fault. `status=429` defaults `retry_after` to 1 and the error to `ratelimited`."""
         if status is None:
             status = 429 if retry_after is not None else 200

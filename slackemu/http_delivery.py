@@ -50,8 +50,9 @@ class HttpDelivery:
             await self._session.close()
             self._session = None
 
-    async def post(self, url: str, body: bytes, content_type: str,
-                   extra_headers: dict[str, str] | None = None) -> HttpResult:
+    async def post(
+        self, url: str, body: bytes, content_type: str, extra_headers: dict[str, str] | None = None
+    ) -> HttpResult:
         # NOTE: the signature timestamp is wall-clock time, because the receiver checks it
         # against its own wall clock (a fake clock moved by minutes would fail verification).
         timestamp = str(int(time.time()))
@@ -62,8 +63,9 @@ class HttpDelivery:
             "X-Slack-Signature": sign(self.signing_secret, timestamp, body),
             **(extra_headers or {}),
         }
-        finished, result = await race_clock(self._post(url, body, headers), self.clock,
-                                            self.timeout_s)
+        finished, result = await race_clock(
+            self._post(url, body, headers), self.clock, self.timeout_s
+        )
         if finished and result is not None:
             return result
         return HttpResult(None, failure="http_timeout")
@@ -73,7 +75,10 @@ class HttpDelivery:
             self._session = aiohttp.ClientSession()
         try:
             async with self._session.post(
-                url, data=body, headers=headers, allow_redirects=False,
+                url,
+                data=body,
+                headers=headers,
+                allow_redirects=False,
                 timeout=aiohttp.ClientTimeout(total=MAX_REAL_WAIT_S),
             ) as response:
                 text = await response.text()

@@ -42,14 +42,27 @@ class InteractionHost(Protocol):
     def ephemeral_removed(self, eph: Ephemeral) -> None: ...
 
 
-def new_response_url(emu: InteractionHost, origin: Literal["commands", "actions"], user: User,
-                     conv: Conversation, *,
-                     message_ts: str | None = None, is_ephemeral_source: bool = False,
-                     thread_ts: str | None = None) -> ResponseUrl:
-    rurl = ResponseUrl(id=str(10**12 + len(emu.ws.response_urls)), key=ids.secret_key(),
-                       origin=origin, created_at=emu.clock.now(), user_id=user.id,
-                       channel_id=conv.id, message_ts=message_ts,
-                       is_ephemeral_source=is_ephemeral_source, thread_ts=thread_ts)
+def new_response_url(
+    emu: InteractionHost,
+    origin: Literal["commands", "actions"],
+    user: User,
+    conv: Conversation,
+    *,
+    message_ts: str | None = None,
+    is_ephemeral_source: bool = False,
+    thread_ts: str | None = None,
+) -> ResponseUrl:
+    rurl = ResponseUrl(
+        id=str(10**12 + len(emu.ws.response_urls)),
+        key=ids.secret_key(),
+        origin=origin,
+        created_at=emu.clock.now(),
+        user_id=user.id,
+        channel_id=conv.id,
+        message_ts=message_ts,
+        is_ephemeral_source=is_ephemeral_source,
+        thread_ts=thread_ts,
+    )
     emu.ws.response_urls[rurl.id] = rurl
     return rurl
 
@@ -58,8 +71,9 @@ def response_url_str(emu: InteractionHost, rurl: ResponseUrl) -> str:
     return f"{emu.base_url}/{rurl.origin}/{emu.ws.team.id}/{rurl.id}/{rurl.key}"
 
 
-def slash_command_payload(emu: InteractionHost, user: User, conv: Conversation, command: str,
-                          text: str, rurl: ResponseUrl) -> dict[str, Any]:
+def slash_command_payload(
+    emu: InteractionHost, user: User, conv: Conversation, command: str, text: str, rurl: ResponseUrl
+) -> dict[str, Any]:
     ws = emu.ws
     return {
         "token": emu.creds.verification_token,
@@ -78,8 +92,9 @@ def slash_command_payload(emu: InteractionHost, user: User, conv: Conversation, 
     }
 
 
-def find_clickable(blocks: list[dict[str, Any]] | None, action_id: str,
-                   block_id: str | None = None) -> tuple[dict[str, Any], dict[str, Any]] | None:
+def find_clickable(
+    blocks: list[dict[str, Any]] | None, action_id: str, block_id: str | None = None
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """(block, element) for the first clickable element with this action_id."""
     for block, element in interactive_elements(blocks, block_id):
         if element.get("type") in CLICKABLE_TYPES and element.get("action_id") == action_id:
@@ -87,8 +102,9 @@ def find_clickable(blocks: list[dict[str, Any]] | None, action_id: str,
     return None
 
 
-def interactive_elements(blocks: list[dict[str, Any]] | None, block_id: str | None = None
-                         ) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+def interactive_elements(
+    blocks: list[dict[str, Any]] | None, block_id: str | None = None
+) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
     """(block, element) for each element and accessory, in the block with block_id if given."""
     for block in blocks or []:
         if block_id is not None and block.get("block_id") != block_id:
@@ -111,27 +127,41 @@ def clickables(blocks: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
     return found
 
 
-def block_actions_payload(emu: InteractionHost, user: User, conv: Conversation,
-                          source: Message | Ephemeral, block: dict[str, Any],
-                          element: dict[str, Any], value: str | None,
-                          rurl: ResponseUrl) -> dict[str, Any]:
+def block_actions_payload(
+    emu: InteractionHost,
+    user: User,
+    conv: Conversation,
+    source: Message | Ephemeral,
+    block: dict[str, Any],
+    element: dict[str, Any],
+    value: str | None,
+    rurl: ResponseUrl,
+) -> dict[str, Any]:
     ws = emu.ws
     is_ephemeral = isinstance(source, Ephemeral)
-    action: dict[str, Any] = {"action_id": element["action_id"],
-                              "block_id": block.get("block_id", ""), "type": element["type"],
-                              "action_ts": ids.format_ts(int(emu.clock.now() * 1_000_000))}
+    action: dict[str, Any] = {
+        "action_id": element["action_id"],
+        "block_id": block.get("block_id", ""),
+        "type": element["type"],
+        "action_ts": ids.format_ts(int(emu.clock.now() * 1_000_000)),
+    }
     if element["type"] == "feedback_buttons":
         positive = element.get("positive_button", {})
         negative = element.get("negative_button", {})
         chosen = negative if value is not None and value == negative.get("value") else positive
         action.update(value=chosen.get("value", ""), text=chosen.get("text"))
     else:
-        action.update(text=element.get("text"), value=value if value is not None
-                      else element.get("value", ""))
+        action.update(
+            text=element.get("text"), value=value if value is not None else element.get("value", "")
+        )
         if element.get("style"):
             action["style"] = element["style"]
-    container: dict[str, Any] = {"type": "message", "message_ts": source.ts,
-                                 "channel_id": conv.id, "is_ephemeral": is_ephemeral}
+    container: dict[str, Any] = {
+        "type": "message",
+        "message_ts": source.ts,
+        "channel_id": conv.id,
+        "is_ephemeral": is_ephemeral,
+    }
     if source.thread_ts:
         container["thread_ts"] = source.thread_ts
     payload: dict[str, Any] = {
@@ -178,8 +208,15 @@ def apply_response(emu: InteractionHost, rurl: ResponseUrl, body: dict[str, Any]
         rurl.last_posted_ts = msg.ts
         emu.bot_posted(conv, msg)
     else:
-        eph = ws.add_ephemeral(conv, rurl.user_id, text, blocks=blocks, thread_ts=thread_ts,
-                               sender=ws.bot_user.id, response_url_id=rurl.id)
+        eph = ws.add_ephemeral(
+            conv,
+            rurl.user_id,
+            text,
+            blocks=blocks,
+            thread_ts=thread_ts,
+            sender=ws.bot_user.id,
+            response_url_id=rurl.id,
+        )
         rurl.last_posted_ts = eph.ts
         emu.ephemeral_posted(eph)
     return None
@@ -196,8 +233,13 @@ def _original(
     return next((e for e in emu.ws.ephemerals if e.ts == ts and e.user_id == rurl.user_id), None)
 
 
-def _replace_original(emu: InteractionHost, rurl: ResponseUrl, conv: Conversation, text: str,
-                      blocks: list[dict[str, Any]] | None) -> str | None:
+def _replace_original(
+    emu: InteractionHost,
+    rurl: ResponseUrl,
+    conv: Conversation,
+    text: str,
+    blocks: list[dict[str, Any]] | None,
+) -> str | None:
     original = _original(emu, rurl, conv)
     if original is None:
         return "message_not_found"
@@ -223,9 +265,9 @@ def _delete_original(emu: InteractionHost, rurl: ResponseUrl, conv: Conversation
     return None
 
 
-def find_select(blocks: list[dict[str, Any]] | None, action_id: str, value: str,
-                block_id: str | None = None
-                ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]] | None:
+def find_select(
+    blocks: list[dict[str, Any]] | None, action_id: str, value: str, block_id: str | None = None
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]] | None:
     """(block, static_select element, the option with this value), or None."""
     for block, element in interactive_elements(blocks, block_id):
         if element.get("type") != "static_select" or element.get("action_id") != action_id:
@@ -236,21 +278,33 @@ def find_select(blocks: list[dict[str, Any]] | None, action_id: str, value: str,
     return None
 
 
-def view_select_payload(emu: InteractionHost, user: User, view: dict[str, Any],
-                        block: dict[str, Any], element: dict[str, Any],
-                        option: dict[str, Any]) -> dict[str, Any]:
+def view_select_payload(
+    emu: InteractionHost,
+    user: User,
+    view: dict[str, Any],
+    block: dict[str, Any],
+    element: dict[str, Any],
+    option: dict[str, Any],
+) -> dict[str, Any]:
     """block_actions for a choice in a static_select on a view (the Home tab), shaped like
     Slack's: container type "view", the view with its state, no response_url or channel."""
     ws = emu.ws
     block_id = str(block.get("block_id", ""))
     selected = {"text": option.get("text"), "value": option["value"]}
-    action: dict[str, Any] = {"type": "static_select", "action_id": element["action_id"],
-                              "block_id": block_id, "selected_option": selected,
-                              "action_ts": ids.format_ts(int(emu.clock.now() * 1_000_000))}
+    action: dict[str, Any] = {
+        "type": "static_select",
+        "action_id": element["action_id"],
+        "block_id": block_id,
+        "selected_option": selected,
+        "action_ts": ids.format_ts(int(emu.clock.now() * 1_000_000)),
+    }
     if element.get("placeholder"):
         action["placeholder"] = element["placeholder"]
-    state = {"values": {block_id: {element["action_id"]: {"type": "static_select",
-                                                          "selected_option": selected}}}}
+    state = {
+        "values": {
+            block_id: {element["action_id"]: {"type": "static_select", "selected_option": selected}}
+        }
+    }
     return {
         "type": "block_actions",
         "user": {"id": user.id, "username": user.name, "name": user.name, "team_id": ws.team.id},

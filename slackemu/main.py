@@ -26,9 +26,14 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 REPO_MANIFEST = Path(__file__).resolve().parents[1] / "manifest.json"
 
 
-def serve(host: str | None = None, port: int | None = None,
-          *, manifest: str | Path | None = None, seed: str | Path | None = None,
-          request_url: str | None = None) -> int:
+def serve(
+    host: str | None = None,
+    port: int | None = None,
+    *,
+    manifest: str | Path | None = None,
+    seed: str | Path | None = None,
+    request_url: str | None = None,
+) -> int:
     """Serve until interrupted on host:port (default 127.0.0.1:8765; `deskhand sandbox` passes
     SANDBOX_HOST and SANDBOX_PORT); returns the process exit code."""
     if not logging.getLogger().handlers:
@@ -65,8 +70,9 @@ async def _serve_forever(emu: Emulator, host: str, port: int, manifest: str | Pa
 
 
 def _announce(emu: Emulator, manifest: str | Path | None) -> None:
-    delivery = ("Socket Mode" if emu.app.socket_mode_enabled
-                else f"HTTP to {emu.app.event_request_url}")
+    delivery = (
+        "Socket Mode" if emu.app.socket_mode_enabled else f"HTTP to {emu.app.event_request_url}"
+    )
     lines = [
         "Local Slack emulator: not connected to Slack.",
         f"  Open the workspace:   {emu.base_url}/",
@@ -92,5 +98,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", default=None, help="workspace seed JSON")
     parser.add_argument("--request-url", default=None, help="deliver over HTTP to this URL")
     args = parser.parse_args(argv)
-    return serve(args.host, args.port, manifest=args.manifest, seed=args.seed,
-                 request_url=args.request_url)
+    return serve(
+        args.host, args.port, manifest=args.manifest, seed=args.seed, request_url=args.request_url
+    )

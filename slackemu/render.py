@@ -41,8 +41,10 @@ class Stash:
 def _link(url: str, label: str) -> str:
     if not SAFE_URL_RE.match(url):
         return str(escape(label or url))
-    return (f'<a href="{escape(url)}" target="_blank" rel="noopener noreferrer">'
-            f"{escape(label or url)}</a>")
+    return (
+        f'<a href="{escape(url)}" target="_blank" rel="noopener noreferrer">'
+        f"{escape(label or url)}</a>"
+    )
 
 
 def _entity(body: str, ws: Workspace) -> str:
@@ -67,14 +69,21 @@ def _inline(text: str, ws: Workspace) -> str:
     """One line of mrkdwn wire text to HTML."""
     stash = Stash()
     text = text.replace("\x00", "")
-    text = re.sub(r"`([^`\n]+)`", lambda m: stash.put(
-        f"<code>{escape(html.unescape(m.group(1)))}</code>"), text)
+    text = re.sub(
+        r"`([^`\n]+)`",
+        lambda m: stash.put(f"<code>{escape(html.unescape(m.group(1)))}</code>"),
+        text,
+    )
     text = ENTITY_RE.sub(lambda m: stash.put(_entity(m.group(1), ws)), text)
-    text = re.sub(r"(?<![\w/\"'=])(https?://[^\s<>()\"']+[^\s<>()\"'.,;:!?])", lambda m: stash.put(
-        _link(html.unescape(m.group(1)), "")), text)
+    text = re.sub(
+        r"(?<![\w/\"'=])(https?://[^\s<>()\"']+[^\s<>()\"'.,;:!?])",
+        lambda m: stash.put(_link(html.unescape(m.group(1)), "")),
+        text,
+    )
     text = str(escape(html.unescape(text)))
-    text = re.sub(r"(?<![\w:]):([a-z0-9_+\-]+):(?![\w:])",
-                  lambda m: EMOJI.get(m.group(1), m.group(0)), text)
+    text = re.sub(
+        r"(?<![\w:]):([a-z0-9_+\-]+):(?![\w:])", lambda m: EMOJI.get(m.group(1), m.group(0)), text
+    )
     text = re.sub(r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])", r"<strong>\1</strong>", text)
     text = re.sub(r"(?<![\w_])_(?=\S)(.+?)(?<=\S)_(?![\w_])", r"<em>\1</em>", text)
     text = re.sub(r"(?<![\w~])~(?=\S)(.+?)(?<=\S)~(?![\w~])", r"<del>\1</del>", text)
@@ -145,10 +154,14 @@ def _button(element: dict[str, Any], block_id: str) -> str:
             buttons.append(
                 f'<button class="btn feedback" data-action-id="{action_id}" '
                 f'data-block-id="{escape(block_id)}" data-value="{escape(btn.get("value", ""))}"'
-                f' title="{escape(label)}">{glyph}</button>')
+                f' title="{escape(label)}">{glyph}</button>'
+            )
         return "".join(buttons)
-    label = (element.get("text") or {}).get("text", "") if isinstance(element.get("text"), dict) \
+    label = (
+        (element.get("text") or {}).get("text", "")
+        if isinstance(element.get("text"), dict)
         else str(element.get("text", ""))
+    )
     style = element.get("style", "")
     style_class = f" {style}" if style in ("primary", "danger") else ""
     if kind == "icon_button":
@@ -156,26 +169,33 @@ def _button(element: dict[str, Any], block_id: str) -> str:
         label = f"{glyph} {label}"
         style_class += " icon"
     if element.get("url") and SAFE_URL_RE.match(str(element["url"])):
-        return (f'<a class="btn{style_class}" href="{escape(element["url"])}" target="_blank" '
-                f'rel="noopener noreferrer">{escape(label)}</a>')
-    return (f'<button class="btn{style_class}" data-action-id="{action_id}" '
-            f'data-block-id="{escape(block_id)}" data-value="{escape(element.get("value", ""))}">'
-            f"{escape(label)}</button>")
+        return (
+            f'<a class="btn{style_class}" href="{escape(element["url"])}" target="_blank" '
+            f'rel="noopener noreferrer">{escape(label)}</a>'
+        )
+    return (
+        f'<button class="btn{style_class}" data-action-id="{action_id}" '
+        f'data-block-id="{escape(block_id)}" data-value="{escape(element.get("value", ""))}">'
+        f"{escape(label)}</button>"
+    )
 
 
 def _static_select(element: dict[str, Any], block_id: str) -> str:
     """A <select>; choosing an option sends block_actions (app.js, control API select_home)."""
     initial = (element.get("initial_option") or {}).get("value")
     placeholder = (element.get("placeholder") or {}).get("text", "")
-    options = [] if initial else [f'<option value="" disabled selected>{escape(placeholder)}'
-                                  "</option>"]
+    options = (
+        [] if initial else [f'<option value="" disabled selected>{escape(placeholder)}</option>']
+    )
     for option in element.get("options") or []:
         value = str(option.get("value", ""))
         chosen = " selected" if value == initial else ""
         label = (option.get("text") or {}).get("text", value)
         options.append(f'<option value="{escape(value)}"{chosen}>{escape(label)}</option>')
-    return (f'<select class="static-select" data-action-id="{escape(element.get("action_id", ""))}"'
-            f' data-block-id="{escape(block_id)}">{"".join(options)}</select>')
+    return (
+        f'<select class="static-select" data-action-id="{escape(element.get("action_id", ""))}"'
+        f' data-block-id="{escape(block_id)}">{"".join(options)}</select>'
+    )
 
 
 def _element(element: dict[str, Any], block_id: str, ws: Workspace) -> str:
@@ -203,8 +223,10 @@ def _rich_text(elements: list[dict[str, Any]], ws: Workspace) -> str:
             out.append(f"<blockquote>{_rich_inline(el.get('elements', []), ws)}</blockquote>")
         elif kind == "rich_text_list":
             tag = "ol" if el.get("style") == "ordered" else "ul"
-            items = "".join(f"<li>{_rich_inline(i.get('elements', []), ws)}</li>"
-                            for i in el.get("elements", []))
+            items = "".join(
+                f"<li>{_rich_inline(i.get('elements', []), ws)}</li>"
+                for i in el.get("elements", [])
+            )
             out.append(f"<{tag}>{items}</{tag}>")
     return "".join(out)
 
@@ -216,8 +238,12 @@ def _rich_inline(elements: list[dict[str, Any]], ws: Workspace) -> str:
         if kind == "text":
             piece = str(escape(el.get("text", ""))).replace("\n", "<br>")
             style = el.get("style") or {}
-            for flag, tag in (("code", "code"), ("bold", "strong"), ("italic", "em"),
-                              ("strike", "del")):
+            for flag, tag in (
+                ("code", "code"),
+                ("bold", "strong"),
+                ("italic", "em"),
+                ("strike", "del"),
+            ):
                 if style.get(flag):
                     piece = f"<{tag}>{piece}</{tag}>"
             out.append(piece)
@@ -235,14 +261,42 @@ def _rich_inline(elements: list[dict[str, Any]], ws: Workspace) -> str:
 
 
 EMOJI = {
-    "eyes": "👀", "white_check_mark": "✅", "heavy_check_mark": "✔️", "+1": "👍",
-    "thumbsup": "👍", "-1": "👎", "thumbsdown": "👎", "thinking_face": "🤔", "x": "❌",
-    "hourglass": "⌛", "hourglass_flowing_sand": "⏳", "warning": "⚠️", "tada": "🎉",
-    "heart": "❤️", "rocket": "🚀", "bulb": "💡", "memo": "📝", "raised_hands": "🙌",
-    "robot_face": "🤖", "question": "❓", "speech_balloon": "💬", "wave": "👋", "pray": "🙏",
-    "fire": "🔥", "sos": "🆘", "rotating_light": "🚨", "information_source": "ℹ️",
-    "mag": "🔍", "books": "📚", "link": "🔗", "smile": "😄", "slightly_smiling_face": "🙂",
-    "sparkles": "✨", "stop_sign": "🛑", "bust_in_silhouette": "👤", "ok_hand": "👌",
+    "eyes": "👀",
+    "white_check_mark": "✅",
+    "heavy_check_mark": "✔️",
+    "+1": "👍",
+    "thumbsup": "👍",
+    "-1": "👎",
+    "thumbsdown": "👎",
+    "thinking_face": "🤔",
+    "x": "❌",
+    "hourglass": "⌛",
+    "hourglass_flowing_sand": "⏳",
+    "warning": "⚠️",
+    "tada": "🎉",
+    "heart": "❤️",
+    "rocket": "🚀",
+    "bulb": "💡",
+    "memo": "📝",
+    "raised_hands": "🙌",
+    "robot_face": "🤖",
+    "question": "❓",
+    "speech_balloon": "💬",
+    "wave": "👋",
+    "pray": "🙏",
+    "fire": "🔥",
+    "sos": "🆘",
+    "rotating_light": "🚨",
+    "information_source": "ℹ️",
+    "mag": "🔍",
+    "books": "📚",
+    "link": "🔗",
+    "smile": "😄",
+    "slightly_smiling_face": "🙂",
+    "sparkles": "✨",
+    "stop_sign": "🛑",
+    "bust_in_silhouette": "👤",
+    "ok_hand": "👌",
 }
 
 
@@ -255,47 +309,61 @@ def render_block(block: dict[str, Any], ws: Workspace) -> str:
     kind = block.get("type")
     block_id = str(block.get("block_id", ""))
     if kind == "section":
-        parts = [f'<div class="blk-text">{render_text_object(block.get("text"), ws)}</div>'
-                 if block.get("text") else ""]
+        parts = [
+            f'<div class="blk-text">{render_text_object(block.get("text"), ws)}</div>'
+            if block.get("text")
+            else ""
+        ]
         if block.get("fields"):
             fields = "".join(f"<div>{render_text_object(f, ws)}</div>" for f in block["fields"])
             parts.append(f'<div class="blk-fields">{fields}</div>')
         if isinstance(block.get("accessory"), dict):
-            parts.append(f'<div class="blk-accessory">'
-                         f'{_element(block["accessory"], block_id, ws)}</div>')
+            parts.append(
+                f'<div class="blk-accessory">{_element(block["accessory"], block_id, ws)}</div>'
+            )
         return f'<div class="blk blk-section">{"".join(parts)}</div>'
     if kind == "header":
         return f'<div class="blk blk-header">{render_text_object(block.get("text"), ws)}</div>'
     if kind == "divider":
         return '<hr class="blk blk-divider">'
     if kind == "context":
-        items = "".join(f"<span>{_element(e, block_id, ws)}</span>"
-                        for e in block.get("elements", []))
+        items = "".join(
+            f"<span>{_element(e, block_id, ws)}</span>" for e in block.get("elements", [])
+        )
         return f'<div class="blk blk-context">{items}</div>'
     if kind in ("actions", "context_actions"):
         items = "".join(_element(e, block_id, ws) for e in block.get("elements", []))
         return f'<div class="blk blk-{kind.replace("_", "-")}">{items}</div>'
     if kind == "markdown":
-        return f'<div class="blk blk-markdown">{render_markdown(str(block.get("text", "")), ws)}' \
-               "</div>"
+        return (
+            f'<div class="blk blk-markdown">{render_markdown(str(block.get("text", "")), ws)}</div>'
+        )
     if kind == "rich_text":
         return f'<div class="blk blk-rich">{_rich_text(block.get("elements", []), ws)}</div>'
     if kind == "image":
         title = render_text_object(block.get("title"), ws) if block.get("title") else ""
-        return (f'<div class="blk blk-image"><span class="img-alt">🖼 '
-                f'{escape(block.get("alt_text", ""))}</span> {title}</div>')
+        return (
+            f'<div class="blk blk-image"><span class="img-alt">🖼 '
+            f"{escape(block.get('alt_text', ''))}</span> {title}</div>"
+        )
     return f'<div class="blk unsupported">[{escape(str(kind))} block]</div>'
 
 
-def render_body(text: str, blocks: list[dict[str, Any]] | None, is_markdown: bool,
-                ws: Workspace) -> Markup:
+def render_body(
+    text: str, blocks: list[dict[str, Any]] | None, is_markdown: bool, ws: Workspace
+) -> Markup:
     """A message body the way Slack shows it: blocks when there are (non-rich-text) blocks,
     otherwise the text, as Markdown or mrkdwn."""
-    render_text: Callable[[str, Workspace], Markup] = render_markdown if is_markdown \
-        else render_mrkdwn
+    render_text: Callable[[str, Workspace], Markup] = (
+        render_markdown if is_markdown else render_mrkdwn
+    )
     visible = [b for b in blocks or [] if b.get("type") != "rich_text"]
     if not visible:
         return render_text(text, ws) if text else Markup("")
     head = render_text(text, ws) if is_markdown and text else Markup("")
-    return Markup(str(head) + "".join(render_block(b, ws) for b in blocks or []
-                                      if b.get("type") != "rich_text" or not text))
+    return Markup(
+        str(head)
+        + "".join(
+            render_block(b, ws) for b in blocks or [] if b.get("type") != "rich_text" or not text
+        )
+    )

@@ -16,8 +16,11 @@ async def handle_response_url(request: web.Request) -> web.Response:
     """POST /commands|actions/<team>/<id>/<key>: a response_url, usable 5 times in 30 minutes."""
     emu = request.app[EMULATOR]
     rurl = emu.ws.response_urls.get(request.match_info["id"])
-    if (rurl is None or rurl.key != request.match_info["key"]
-            or rurl.origin != request.match_info["origin"]):
+    if (
+        rurl is None
+        or rurl.key != request.match_info["key"]
+        or rurl.origin != request.match_info["origin"]
+    ):
         return web.Response(status=404, text="no_service")
     # NOTE: the real error bodies for expired and over-used URLs are not documented.
     if emu.clock.now() - rurl.created_at > RESPONSE_URL_TTL_S:
@@ -37,6 +40,7 @@ async def handle_response_url(request: web.Request) -> web.Response:
     error = apply_response(emu, rurl, body)
     emu.record_response_url_post(rurl, body, error)
     if error is not None:
-        return web.Response(status=400 if error in ("no_text", "invalid_blocks") else 404,
-                            text=error)
+        return web.Response(
+            status=400 if error in ("no_text", "invalid_blocks") else 404, text=error
+        )
     return web.Response(text="ok")

@@ -13,8 +13,10 @@ from typing import Any
 from slackemu.ids import block_id
 
 # Slack's angle-bracket entities: <@U…>, <#C…|name>, <!here>, <!subteam^S…>, <https://…|label>.
-ENTITY_RE = re.compile(r"<(@[UW][A-Z0-9]+(?:\|[^>]*)?|#[CGD][A-Z0-9]+(?:\|[^>]*)?|![a-z^A-Z0-9_]+"
-                       r"(?:\|[^>]*)?|(?:https?|mailto):[^>|\s]+(?:\|[^>]*)?)>")
+ENTITY_RE = re.compile(
+    r"<(@[UW][A-Z0-9]+(?:\|[^>]*)?|#[CGD][A-Z0-9]+(?:\|[^>]*)?|![a-z^A-Z0-9_]+"
+    r"(?:\|[^>]*)?|(?:https?|mailto):[^>|\s]+(?:\|[^>]*)?)>"
+)
 
 
 def encode_typed_text(text: str) -> str:
@@ -22,7 +24,7 @@ def encode_typed_text(text: str) -> str:
     out: list[str] = []
     pos = 0
     for match in ENTITY_RE.finditer(text):
-        out.append(_escape(text[pos:match.start()]))
+        out.append(_escape(text[pos : match.start()]))
         out.append(match.group(0))
         pos = match.end()
     out.append(_escape(text[pos:]))
@@ -50,12 +52,17 @@ def rich_text_blocks(text: str) -> list[dict[str, Any]]:
     elements: list[dict[str, Any]] = []
     pos = 0
     for match in ENTITY_RE.finditer(text):
-        _append_text(elements, text[pos:match.start()])
+        _append_text(elements, text[pos : match.start()])
         elements.append(_entity_element(match.group(1)))
         pos = match.end()
     _append_text(elements, text[pos:])
-    return [{"type": "rich_text", "block_id": block_id(),
-             "elements": [{"type": "rich_text_section", "elements": elements}]}]
+    return [
+        {
+            "type": "rich_text",
+            "block_id": block_id(),
+            "elements": [{"type": "rich_text_section", "elements": elements}],
+        }
+    ]
 
 
 def _append_text(elements: list[dict[str, Any]], raw: str) -> None:

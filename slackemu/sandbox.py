@@ -36,8 +36,13 @@ CALL_TIMEOUT_S = 60.0
 class Sandbox:
     """A running local Slack workspace. Create with `Sandbox.start(...)`; stop with `stop()`."""
 
-    def __init__(self, emu: Emulator, server: EmulatorServer, loop: asyncio.AbstractEventLoop,
-                 thread: threading.Thread) -> None:
+    def __init__(
+        self,
+        emu: Emulator,
+        server: EmulatorServer,
+        loop: asyncio.AbstractEventLoop,
+        thread: threading.Thread,
+    ) -> None:
         self.emulator = emu
         self._server = server
         self._loop = loop
@@ -52,11 +57,19 @@ class Sandbox:
         emu.watch(wake)
 
     @classmethod
-    def start(cls, manifest: str | Path | dict[str, Any] | None = None,
-              seed: str | Path | dict[str, Any] | None = None, host: str = "127.0.0.1",
-              port: int = 0, clock: Clock | None = None, request_url: str | None = None, *,
-              stream_ttl_s: float = DEFAULT_STREAM_TTL_S, ack_timeout_s: float = 3.0,
-              retry_delays_s: tuple[float, ...] = SLACK_RETRY_DELAYS_S) -> Sandbox:
+    def start(
+        cls,
+        manifest: str | Path | dict[str, Any] | None = None,
+        seed: str | Path | dict[str, Any] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        clock: Clock | None = None,
+        request_url: str | None = None,
+        *,
+        stream_ttl_s: float = DEFAULT_STREAM_TTL_S,
+        ack_timeout_s: float = 3.0,
+        retry_delays_s: tuple[float, ...] = SLACK_RETRY_DELAYS_S,
+    ) -> Sandbox:
         """Start serving; returns once the port is listening.
 
         manifest: Slack app manifest (path or dict); None uses slackemu's default manifest.
@@ -64,9 +77,15 @@ class Sandbox:
         clock: None for wall-clock time; a FakeClock to drive timeouts and retries by hand.
         request_url: deliver events, commands and clicks over HTTP here (Socket Mode off).
         """
-        emu = Emulator(manifest=manifest, seed=seed, clock=clock, request_url=request_url,
-                       stream_ttl_s=stream_ttl_s, ack_timeout_s=ack_timeout_s,
-                       retry_delays_s=retry_delays_s)
+        emu = Emulator(
+            manifest=manifest,
+            seed=seed,
+            clock=clock,
+            request_url=request_url,
+            stream_ttl_s=stream_ttl_s,
+            ack_timeout_s=ack_timeout_s,
+            retry_delays_s=retry_delays_s,
+        )
         server = EmulatorServer(emu, host, port)
         loop = asyncio.new_event_loop()
         thread = threading.Thread(target=loop.run_forever, name="slackemu", daemon=True)
@@ -151,8 +170,7 @@ class Sandbox:
         return self._on_loop(lambda: self.emulator.ws.dm_with(self.emulator._user(user).id).id)
 
     # --- acting as people -------------------------------------------------------------------
-    def post_message(self, user: str, channel: str, text: str,
-                     thread_ts: str | None = None) -> str:
+    def post_message(self, user: str, channel: str, text: str, thread_ts: str | None = None) -> str:
         """`user` (id or name) posts typed `text` in `channel` (id, `support` or `#support`)."""
         return self._run(self.emulator.human_post(user, channel, text, thread_ts)).ts
 
@@ -163,8 +181,9 @@ class Sandbox:
     def dm(self, user: str, text: str, thread_ts: str | None = None) -> str:
         return self.post_message(user, self.dm_channel(user), text, thread_ts)
 
-    def slash(self, user: str, channel: str, command: str, text: str = "",
-              timeout: float = 10.0) -> dict[str, Any]:
+    def slash(
+        self, user: str, channel: str, command: str, text: str = "", timeout: float = 10.0
+    ) -> dict[str, Any]:
         """Run a slash command; returns what the user saw at once:
         `{"acked": bool, "payload": <ack payload or None>, "error": None | "operation_timeout"}`.
 
@@ -174,29 +193,46 @@ class Sandbox:
         """
         return self.slash_nowait(user, channel, command, text).result(timeout)
 
-    def slash_nowait(self, user: str, channel: str, command: str,
-                     text: str = "") -> concurrent.futures.Future[dict[str, Any]]:
+    def slash_nowait(
+        self, user: str, channel: str, command: str, text: str = ""
+    ) -> concurrent.futures.Future[dict[str, Any]]:
         """Like slash(), but returns at once with a Future of the result."""
         return self._submit(self.emulator.slash(user, channel, command, text))
 
-    def click(self, user: str, channel: str, message_ts: str, action_id: str,
-              value: str | None = None, block_id: str | None = None,
-              timeout: float = 10.0) -> dict[str, Any]:
+    def click(
+        self,
+        user: str,
+        channel: str,
+        message_ts: str,
+        action_id: str,
+        value: str | None = None,
+        block_id: str | None = None,
+        timeout: float = 10.0,
+    ) -> dict[str, Any]:
         """Click a button (block_actions); `value` picks 👍/👎 on feedback buttons. Returns the
         ack like slash() does."""
-        return self._submit(self.emulator.click(user, channel, message_ts, action_id, value,
-                                                block_id)).result(timeout)
+        return self._submit(
+            self.emulator.click(user, channel, message_ts, action_id, value, block_id)
+        ).result(timeout)
 
-    def select_in_home(self, user: str, action_id: str, value: str,
-                       block_id: str | None = None, view_of: str | None = None,
-                       timeout: float = 10.0) -> dict[str, Any]:
+    def select_in_home(
+        self,
+        user: str,
+        action_id: str,
+        value: str,
+        block_id: str | None = None,
+        view_of: str | None = None,
+        timeout: float = 10.0,
+    ) -> dict[str, Any]:
         """Pick option `value` in a static_select on `user`'s Home tab (block_actions);
         `view_of="ada"` forges it from ada's view. Returns the ack like click() does."""
-        return self._submit(self.emulator.select_in_home(user, action_id, value, block_id,
-                                                         view_of)).result(timeout)
+        return self._submit(
+            self.emulator.select_in_home(user, action_id, value, block_id, view_of)
+        ).result(timeout)
 
-    def _submit(self, coro: Coroutine[Any, Any, InteractionResult]
-                ) -> concurrent.futures.Future[dict[str, Any]]:
+    def _submit(
+        self, coro: Coroutine[Any, Any, InteractionResult]
+    ) -> concurrent.futures.Future[dict[str, Any]]:
         async def run() -> dict[str, Any]:
             return (await coro).as_dict()
 
@@ -215,8 +251,7 @@ class Sandbox:
 
     def home_view(self, user: str) -> dict[str, Any] | None:
         """The Home view last published for `user` (views.publish), or None."""
-        return self._on_loop(lambda: self.emulator.ws.home_views.get(
-            self.emulator._user(user).id))
+        return self._on_loop(lambda: self.emulator.ws.home_views.get(self.emulator._user(user).id))
 
     def stop_stream(self, channel: str, ts: str) -> None:
         """The user presses Stop on a streaming reply."""
@@ -225,6 +260,7 @@ class Sandbox:
     # --- looking ----------------------------------------------------------------------------
     def messages(self, channel: str) -> list[dict[str, Any]]:
         """Top-level messages, oldest first, shaped like conversations.history's."""
+
         def read() -> list[dict[str, Any]]:
             conv = self.emulator._conversation(channel)
             return [self.emulator.ws.message_dict(conv, m) for m in conv.top_level()]
@@ -233,6 +269,7 @@ class Sandbox:
 
     def thread(self, channel: str, ts: str) -> list[dict[str, Any]]:
         """The thread parent then its replies, shaped like conversations.replies'."""
+
         def read() -> list[dict[str, Any]]:
             conv = self.emulator._conversation(channel)
             parent = conv.messages.get(ts)
@@ -240,18 +277,23 @@ class Sandbox:
                 return []
             if parent.is_reply and parent.thread_ts in conv.messages:
                 parent = conv.messages[parent.thread_ts]
-            return [self.emulator.ws.message_dict(conv, m)
-                    for m in [parent, *conv.replies(parent.ts)]]
+            return [
+                self.emulator.ws.message_dict(conv, m) for m in [parent, *conv.replies(parent.ts)]
+            ]
 
         return self._on_loop(read)
 
     def ephemerals(self, user: str, channel: str | None = None) -> list[dict[str, Any]]:
         """Ephemeral messages this user has been shown (never in history)."""
+
         def read() -> list[dict[str, Any]]:
             user_id = self.emulator._user(user).id
             channel_id = self.emulator._conversation(channel).id if channel else None
-            return [dataclasses.asdict(e) for e in self.emulator.ws.ephemerals
-                    if e.user_id == user_id and channel_id in (None, e.channel_id)]
+            return [
+                dataclasses.asdict(e)
+                for e in self.emulator.ws.ephemerals
+                if e.user_id == user_id and channel_id in (None, e.channel_id)
+            ]
 
         return self._on_loop(read)
 
@@ -264,19 +306,27 @@ class Sandbox:
 
     def assistant_status(self, channel: str, thread_ts: str) -> str:
         """The "is thinking…" status shown in a thread ('' when none)."""
-        return self._on_loop(lambda: self.emulator.status_of(
-            self.emulator._conversation(channel).id, thread_ts))
+        return self._on_loop(
+            lambda: self.emulator.status_of(self.emulator._conversation(channel).id, thread_ts)
+        )
 
     def calls(self, method: str | None = None) -> list[Call]:
         """Web API calls received, oldest first (optionally one method only)."""
-        return self._on_loop(lambda: [dataclasses.replace(c) for c in self.emulator.calls
-                                      if method in (None, c.method)])
+        return self._on_loop(
+            lambda: [
+                dataclasses.replace(c) for c in self.emulator.calls if method in (None, c.method)
+            ]
+        )
 
     def deliveries(self, kind: str | None = None) -> list[Delivery]:
         """Delivery attempts (events_api, slash_commands, interactive), oldest first."""
-        return self._on_loop(lambda: [dataclasses.replace(d) for d in
-                                      self.emulator.dispatcher.deliveries
-                                      if kind in (None, d.kind)])
+        return self._on_loop(
+            lambda: [
+                dataclasses.replace(d)
+                for d in self.emulator.dispatcher.deliveries
+                if kind in (None, d.kind)
+            ]
+        )
 
     def acks(self) -> list[Ack]:
         return self._on_loop(lambda: list(self.emulator.sockets.acks))
@@ -322,9 +372,15 @@ class Sandbox:
             with self._changed:
                 self._changed.wait(min(remaining, 0.05))
 
-    def wait_for_reply(self, channel: str, thread_ts: str | None, timeout: float = 30.0,
-                       final: bool = True, quiet_s: float = 0.5,
-                       after_ts: str | None = None) -> dict[str, Any]:
+    def wait_for_reply(
+        self,
+        channel: str,
+        thread_ts: str | None,
+        timeout: float = 30.0,
+        final: bool = True,
+        quiet_s: float = 0.5,
+        after_ts: str | None = None,
+    ) -> dict[str, Any]:
         """The bot's latest message in a thread (or, with thread_ts=None, at the top level).
 
         Only bot messages newer than `after_ts` count; by default that is the newest message
@@ -336,14 +392,17 @@ class Sandbox:
           * no bot message there changed for `quiet_s` seconds of real time (clock-independent),
             so a placeholder being edited with chat.update is not taken for the answer.
         """
+
         def probe() -> dict[str, Any] | None:
-            return self._on_loop(lambda: self._reply_if_ready(channel, thread_ts, final, quiet_s,
-                                                              after_ts))
+            return self._on_loop(
+                lambda: self._reply_if_ready(channel, thread_ts, final, quiet_s, after_ts)
+            )
 
         return self.wait_for(probe, timeout)
 
-    def _reply_if_ready(self, channel: str, thread_ts: str | None, final: bool, quiet_s: float,
-                        after_ts: str | None) -> dict[str, Any] | None:
+    def _reply_if_ready(
+        self, channel: str, thread_ts: str | None, final: bool, quiet_s: float, after_ts: str | None
+    ) -> dict[str, Any] | None:
         emu = self.emulator
         conv = emu._conversation(channel)
         pool = conv.replies(thread_ts) if thread_ts else conv.top_level()
@@ -362,20 +421,37 @@ class Sandbox:
         return emu.ws.message_dict(conv, reply)
 
     # --- faults and control -----------------------------------------------------------------
-    def inject(self, method: str, *, status: int | None = None, error: str | None = None,
-               retry_after: int | None = None, delay: float = 0.0,
-               drop_connection: bool = False, times: int | None = 1) -> None:
+    def inject(
+        self,
+        method: str,
+        *,
+        status: int | None = None,
+        error: str | None = None,
+        retry_after: int | None = None,
+        delay: float = 0.0,
+        drop_connection: bool = False,
+        times: int | None = 1,
+    ) -> None:
         """Make the next `times` calls of `method` ("*" for any) fail or stall, e.g.
         `inject("chat.postMessage", status=429, retry_after=1)`, `inject(m, error="fatal_error")`,
         `inject(m, status=500)`, `inject(m, delay=2.0)`, `inject(m, drop_connection=True)`."""
-        self.emulator.faults.inject(method, status=status, error=error, retry_after=retry_after,
-                                    delay=delay, drop_connection=drop_connection, times=times)
+        self.emulator.faults.inject(
+            method,
+            status=status,
+            error=error,
+            retry_after=retry_after,
+            delay=delay,
+            drop_connection=drop_connection,
+            times=times,
+        )
 
     def redeliver(self, event_id: str) -> None:
         """Deliver an event again, as Slack does when it never saw the ack (after a restart)."""
+
         def send() -> None:
-            payload = next(d.payload for d in self.emulator.dispatcher.deliveries
-                           if d.event_id == event_id)
+            payload = next(
+                d.payload for d in self.emulator.dispatcher.deliveries if d.event_id == event_id
+            )
             self.emulator.dispatcher.send_event(payload)
 
         self._on_loop(send)

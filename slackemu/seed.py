@@ -22,18 +22,25 @@ DEFAULT_SEED: dict[str, Any] = {
     "team": {"name": "Deskhand Sandbox", "domain": "deskhand-sandbox"},
     "users": [
         {"name": "ada", "real_name": "Ada Lovelace", "display_name": "Ada", "color": "9f69e7"},
-        {"name": "grace", "real_name": "Grace Hopper", "display_name": "Grace",
-         "color": "e7392d"},
-        {"name": "linus", "real_name": "Linus Torvalds", "display_name": "Linus",
-         "color": "3c989f"},
+        {"name": "grace", "real_name": "Grace Hopper", "display_name": "Grace", "color": "e7392d"},
+        {
+            "name": "linus",
+            "real_name": "Linus Torvalds",
+            "display_name": "Linus",
+            "color": "3c989f",
+        },
     ],
     # Bots of other apps: their messages carry bot_id, to exercise loop prevention.
     "other_bots": [{"name": "otterbot", "real_name": "Otterbot", "display_name": "Otterbot"}],
     "channels": [
-        {"name": "general", "purpose": "Company-wide chatter", "members": "*", "bot": True,
-         "is_general": True},
-        {"name": "support", "purpose": "Ask questions, get answers", "members": "*",
-         "bot": True},
+        {
+            "name": "general",
+            "purpose": "Company-wide chatter",
+            "members": "*",
+            "bot": True,
+            "is_general": True,
+        },
+        {"name": "support", "purpose": "Ask questions, get answers", "members": "*", "bot": True},
     ],
 }
 
@@ -57,8 +64,9 @@ def load_seed(seed: str | Path | dict[str, Any] | None) -> dict[str, Any]:
     """The seed merged over the default: a dict, a JSON file, or None for the default alone."""
     if seed is None:
         return dict(DEFAULT_SEED)
-    loaded: dict[str, Any] = seed if isinstance(seed, dict) else json.loads(
-        Path(seed).read_text(encoding="utf-8"))
+    loaded: dict[str, Any] = (
+        seed if isinstance(seed, dict) else json.loads(Path(seed).read_text(encoding="utf-8"))
+    )
     return {**DEFAULT_SEED, **loaded}
 
 
@@ -67,8 +75,9 @@ def credentials_from_seed(seed: dict[str, Any], app_id: str) -> Credentials:
     tokens["app"] = tokens["app"].replace("{app_id}", app_id)
     if not tokens["bot"].startswith("xoxb-") or not tokens["app"].startswith("xapp-"):
         raise ValueError("seed tokens: bot must start with xoxb-, app with xapp-")
-    return Credentials(tokens["bot"], tokens["app"], tokens["signing_secret"],
-                       tokens["verification_token"])
+    return Credentials(
+        tokens["bot"], tokens["app"], tokens["signing_secret"], tokens["verification_token"]
+    )
 
 
 def build_workspace(seed: dict[str, Any], app: AppConfig, clock: Clock) -> Workspace:
@@ -76,16 +85,22 @@ def build_workspace(seed: dict[str, Any], app: AppConfig, clock: Clock) -> Works
     created = int(clock.now()) - 86_400
     team_seed = seed.get("team", {})
     team_name = team_seed.get("name", "Deskhand Sandbox")
-    team = Team(id=team_seed.get("id") or stable_id("T", team_name),
-                name=team_name, domain=team_seed.get("domain") or _slug(team_name))
+    team = Team(
+        id=team_seed.get("id") or stable_id("T", team_name),
+        name=team_name,
+        domain=team_seed.get("domain") or _slug(team_name),
+    )
     bot_seed = seed.get("bot", {})
     bot_user = User(
         id=bot_seed.get("user_id") or stable_id("U", f"bot:{app.app_name}"),
         name=bot_seed.get("name") or _slug(app.bot_display_name),
-        real_name=app.app_name, display_name=app.bot_display_name, is_bot=True,
+        real_name=app.app_name,
+        display_name=app.bot_display_name,
+        is_bot=True,
         bot_id=bot_seed.get("bot_id") or stable_id("B", f"bot:{app.app_name}"),
         app_id=bot_seed.get("app_id") or stable_id("A", f"app:{app.app_name}"),
-        color="e0a729", created=created,
+        color="e0a729",
+        created=created,
     )
     ws = Workspace(team, bot_user, clock)
     for u in seed.get("users", []):
@@ -101,8 +116,11 @@ def build_workspace(seed: dict[str, Any], app: AppConfig, clock: Clock) -> Works
         is_private = bool(c.get("private", False))
         conv = Conversation(
             id=c.get("id") or stable_id("G" if is_private else "C", c["name"]),
-            name=c["name"], kind="group" if is_private else "channel", created=created,
-            topic=c.get("topic", ""), purpose=c.get("purpose", ""),
+            name=c["name"],
+            kind="group" if is_private else "channel",
+            created=created,
+            topic=c.get("topic", ""),
+            purpose=c.get("purpose", ""),
             is_general=bool(c.get("is_general", False)),
         )
         members = c.get("members", "*")
@@ -115,8 +133,9 @@ def build_workspace(seed: dict[str, Any], app: AppConfig, clock: Clock) -> Works
         conv.members |= {ws.user(ref).id for ref in c.get("bots", [])}
         ws.conversations[conv.id] = conv
     for other in ws.bot_users():
-        if other.id != bot_user.id and not any(other.id in c.members for c in
-                                                ws.conversations.values()):
+        if other.id != bot_user.id and not any(
+            other.id in c.members for c in ws.conversations.values()
+        ):
             general = next((c for c in ws.conversations.values() if c.is_general), None)
             if general is not None:
                 general.members.add(other.id)
@@ -128,10 +147,12 @@ def build_workspace(seed: dict[str, Any], app: AppConfig, clock: Clock) -> Works
 def _user(spec: dict[str, Any], created: int) -> User:
     name = spec["name"]
     return User(
-        id=spec.get("id") or stable_id("U", name), name=name,
+        id=spec.get("id") or stable_id("U", name),
+        name=name,
         real_name=spec.get("real_name", name.title()),
         display_name=spec.get("display_name", name.title()),
-        color=spec.get("color", "4bbe2e"), created=created,
+        color=spec.get("color", "4bbe2e"),
+        created=created,
     )
 
 

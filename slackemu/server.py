@@ -41,8 +41,9 @@ class EmulatorServer:
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> str:
-        self._runner = web.AppRunner(build_app(self.emu), access_log=None,
-                                     handle_signals=False, shutdown_timeout=1.0)
+        self._runner = web.AppRunner(
+            build_app(self.emu), access_log=None, handle_signals=False, shutdown_timeout=1.0
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()

@@ -40,6 +40,7 @@ class HubHost(Protocol):
     def connections_changed(self) -> None: ...
     def notify_watchers(self) -> None: ...
 
+
 MAX_CONNECTIONS = 10
 APPROXIMATE_CONNECTION_TIME_S = 18060
 DISCONNECT_REASONS = ("warning", "refresh_requested", "link_disabled", "too_many_websockets")
@@ -131,10 +132,16 @@ class SocketHub:
         return ws
 
     def _hello(self) -> dict[str, Any]:
-        return {"type": "hello", "num_connections": len(self.open_connections()),
-                "debug_info": {"host": "applink-sandbox-1", "build_number": 1,
-                               "approximate_connection_time": APPROXIMATE_CONNECTION_TIME_S},
-                "connection_info": {"app_id": self.emu.ws.bot_user.app_id}}
+        return {
+            "type": "hello",
+            "num_connections": len(self.open_connections()),
+            "debug_info": {
+                "host": "applink-sandbox-1",
+                "build_number": 1,
+                "approximate_connection_time": APPROXIMATE_CONNECTION_TIME_S,
+            },
+            "connection_info": {"app_id": self.emu.ws.bot_user.app_id},
+        }
 
     def _on_text(self, conn: SocketConnection, data: str) -> None:
         try:
@@ -148,8 +155,15 @@ class SocketHub:
         waiter = self._pending.pop(envelope_id, None)
         payload = message.get("payload")
         late = waiter is None or waiter.done()
-        self.acks.append(Ack(envelope_id, self.emu.clock.now(), conn.id,
-                             payload if isinstance(payload, dict) else None, late))
+        self.acks.append(
+            Ack(
+                envelope_id,
+                self.emu.clock.now(),
+                conn.id,
+                payload if isinstance(payload, dict) else None,
+                late,
+            )
+        )
         if waiter is not None and not waiter.done():
             waiter.set_result(payload if isinstance(payload, dict) else None)
         self.emu.notify_watchers()
@@ -222,7 +236,10 @@ class SocketHub:
         self._pending.clear()
 
     async def _send_disconnect(self, conn: SocketConnection, reason: str) -> None:
-        frame = {"type": "disconnect", "reason": reason,
-                 "debug_info": {"host": "applink-sandbox-1"}}
+        frame = {
+            "type": "disconnect",
+            "reason": reason,
+            "debug_info": {"host": "applink-sandbox-1"},
+        }
         with contextlib.suppress(ConnectionError, RuntimeError):
             await conn.ws.send_str(json.dumps(frame))

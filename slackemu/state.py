@@ -214,18 +214,21 @@ class Workspace:
 
     # --- changes ---------------------------------------------------------------------------
     def add_message(self, conv: Conversation, user: User, text: str, **fields: Any) -> Message:
-        msg = Message(ts=self.ts_source.next(), channel_id=conv.id, user=user.id, text=text,
-                      **fields)
+        msg = Message(
+            ts=self.ts_source.next(), channel_id=conv.id, user=user.id, text=text, **fields
+        )
         if user.is_bot:
             msg.bot_id = msg.bot_id or user.bot_id
             msg.app_id = msg.app_id or user.app_id
         conv.messages[msg.ts] = msg
         return msg
 
-    def add_ephemeral(self, conv: Conversation, user_id: str, text: str,
-                      **fields: Any) -> Ephemeral:
-        eph = Ephemeral(ts=self.ts_source.next(), channel_id=conv.id, user_id=user_id, text=text,
-                        **fields)
+    def add_ephemeral(
+        self, conv: Conversation, user_id: str, text: str, **fields: Any
+    ) -> Ephemeral:
+        eph = Ephemeral(
+            ts=self.ts_source.next(), channel_id=conv.id, user_id=user_id, text=text, **fields
+        )
         self.ephemerals.append(eph)
         return eph
 
@@ -234,13 +237,28 @@ class Workspace:
 
     # --- Slack's JSON shapes ---------------------------------------------------------------
     def bot_profile(self, user: User) -> dict[str, Any]:
-        icons = {f"image_{n}": f"https://a.slack-edge.com/80588/img/plugins/app/bot_{n}.png"
-                 for n in (36, 48, 72)}
-        return {"id": user.bot_id, "deleted": False, "name": user.label, "updated": user.created,
-                "app_id": user.app_id, "icons": icons, "team_id": self.team.id}
+        icons = {
+            f"image_{n}": f"https://a.slack-edge.com/80588/img/plugins/app/bot_{n}.png"
+            for n in (36, 48, 72)
+        }
+        return {
+            "id": user.bot_id,
+            "deleted": False,
+            "name": user.label,
+            "updated": user.created,
+            "app_id": user.app_id,
+            "icons": icons,
+            "team_id": self.team.id,
+        }
 
-    def message_dict(self, conv: Conversation, msg: Message, *, include_metadata: bool = True,
-                     include_thread_summary: bool = True) -> dict[str, Any]:
+    def message_dict(
+        self,
+        conv: Conversation,
+        msg: Message,
+        *,
+        include_metadata: bool = True,
+        include_thread_summary: bool = True,
+    ) -> dict[str, Any]:
         """The message as conversations.history/replies return it."""
         author = self.users.get(msg.user)
         out: dict[str, Any] = {"type": "message"}
@@ -266,12 +284,20 @@ class Workspace:
         replies = conv.replies(msg.ts) if not msg.is_reply else []
         if replies and include_thread_summary:
             reply_users = list(dict.fromkeys(r.user for r in replies))
-            out.update(thread_ts=msg.ts, reply_count=len(replies),
-                       reply_users_count=len(reply_users), latest_reply=replies[-1].ts,
-                       reply_users=reply_users, is_locked=False, subscribed=False)
+            out.update(
+                thread_ts=msg.ts,
+                reply_count=len(replies),
+                reply_users_count=len(reply_users),
+                latest_reply=replies[-1].ts,
+                reply_users=reply_users,
+                is_locked=False,
+                subscribed=False,
+            )
         if msg.reactions:
-            out["reactions"] = [{"name": name, "users": list(users), "count": len(users)}
-                                for name, users in msg.reactions.items()]
+            out["reactions"] = [
+                {"name": name, "users": list(users), "count": len(users)}
+                for name, users in msg.reactions.items()
+            ]
         if msg.metadata and include_metadata:
             out["metadata"] = msg.metadata
         return out
@@ -279,21 +305,38 @@ class Workspace:
     def user_dict(self, user: User) -> dict[str, Any]:
         """The user as users.info returns it."""
         profile: dict[str, Any] = {
-            "real_name": user.real_name, "display_name": user.display_name,
-            "real_name_normalized": user.real_name, "display_name_normalized": user.display_name,
-            "first_name": user.real_name.split(" ")[0], "last_name": " ".join(
-                user.real_name.split(" ")[1:]),
-            "title": "", "team": self.team.id, "image_72": "",
+            "real_name": user.real_name,
+            "display_name": user.display_name,
+            "real_name_normalized": user.real_name,
+            "display_name_normalized": user.display_name,
+            "first_name": user.real_name.split(" ")[0],
+            "last_name": " ".join(user.real_name.split(" ")[1:]),
+            "title": "",
+            "team": self.team.id,
+            "image_72": "",
         }
         if user.is_bot:
             profile.update(bot_id=user.bot_id, api_app_id=user.app_id, always_active=True)
         return {
-            "id": user.id, "team_id": self.team.id, "name": user.name, "deleted": False,
-            "color": user.color, "real_name": user.real_name, "tz": "Europe/London",
-            "tz_label": "Greenwich Mean Time", "tz_offset": 0, "profile": profile,
-            "is_admin": False, "is_owner": False, "is_primary_owner": False,
-            "is_restricted": False, "is_ultra_restricted": False, "is_bot": user.is_bot,
-            "is_app_user": False, "updated": user.created, "is_email_confirmed": not user.is_bot,
+            "id": user.id,
+            "team_id": self.team.id,
+            "name": user.name,
+            "deleted": False,
+            "color": user.color,
+            "real_name": user.real_name,
+            "tz": "Europe/London",
+            "tz_label": "Greenwich Mean Time",
+            "tz_offset": 0,
+            "profile": profile,
+            "is_admin": False,
+            "is_owner": False,
+            "is_primary_owner": False,
+            "is_restricted": False,
+            "is_ultra_restricted": False,
+            "is_bot": user.is_bot,
+            "is_app_user": False,
+            "updated": user.created,
+            "is_email_confirmed": not user.is_bot,
             "who_can_share_contact_card": "EVERYONE",
         }
 
@@ -301,20 +344,43 @@ class Workspace:
         """The conversation as conversations.info returns it (for the bot)."""
         if conv.kind == "im":
             # NOTE: only keys Slack's recorded conversations.info samples show for IMs.
-            return {"id": conv.id, "created": conv.created, "is_archived": False, "is_im": True,
-                    "is_org_shared": False, "context_team_id": self.team.id,
-                    "updated": conv.created * 1000, "last_read": "0000000000.000000"}
+            return {
+                "id": conv.id,
+                "created": conv.created,
+                "is_archived": False,
+                "is_im": True,
+                "is_org_shared": False,
+                "context_team_id": self.team.id,
+                "updated": conv.created * 1000,
+                "last_read": "0000000000.000000",
+            }
         topic = {"value": conv.topic, "creator": "", "last_set": 0}
         purpose = {"value": conv.purpose, "creator": "", "last_set": 0}
         return {
-            "id": conv.id, "name": conv.name, "is_channel": conv.kind == "channel",
-            "is_group": conv.kind == "group", "is_im": False, "is_mpim": False,
-            "is_private": conv.kind == "group", "created": conv.created, "is_archived": False,
-            "is_general": conv.is_general, "unlinked": 0, "name_normalized": conv.name,
-            "is_shared": False, "is_org_shared": False, "is_ext_shared": False,
-            "is_pending_ext_shared": False, "pending_shared": [], "shared_team_ids": [self.team.id],
-            "context_team_id": self.team.id, "updated": conv.created * 1000,
-            "creator": "", "is_member": self.bot_user.id in conv.members,
-            "topic": topic, "purpose": purpose, "previous_names": [],
+            "id": conv.id,
+            "name": conv.name,
+            "is_channel": conv.kind == "channel",
+            "is_group": conv.kind == "group",
+            "is_im": False,
+            "is_mpim": False,
+            "is_private": conv.kind == "group",
+            "created": conv.created,
+            "is_archived": False,
+            "is_general": conv.is_general,
+            "unlinked": 0,
+            "name_normalized": conv.name,
+            "is_shared": False,
+            "is_org_shared": False,
+            "is_ext_shared": False,
+            "is_pending_ext_shared": False,
+            "pending_shared": [],
+            "shared_team_ids": [self.team.id],
+            "context_team_id": self.team.id,
+            "updated": conv.created * 1000,
+            "creator": "",
+            "is_member": self.bot_user.id in conv.members,
+            "topic": topic,
+            "purpose": purpose,
+            "previous_names": [],
             "num_members": len(conv.members),
         }

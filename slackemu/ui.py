@@ -29,10 +29,12 @@ SSE_KEEPALIVE_S = 15.0
 _templates = jinja2.Environment(
     loader=jinja2.FileSystemLoader(HERE / "templates"),
     autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
-    trim_blocks=True, lstrip_blocks=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
 )
-_streams: weakref.WeakKeyDictionary[Emulator, set[asyncio.Queue[Change | None]]] = \
+_streams: weakref.WeakKeyDictionary[Emulator, set[asyncio.Queue[Change | None]]] = (
     weakref.WeakKeyDictionary()
+)
 
 
 def add_routes(app: web.Application) -> None:
@@ -63,21 +65,31 @@ def message_html(emu: Emulator, conv: Conversation, msg: Message, *, in_thread: 
     replies = [] if msg.is_reply or in_thread else conv.replies(msg.ts)
     stream_status = msg.stream.status if msg.stream else None
     view: dict[str, Any] = {
-        "kind": "message", "ts": msg.ts, "channel": conv.id, "thread_ts": msg.thread_ts,
-        "author": author.label if author else msg.user, "initials": _initials(author),
+        "kind": "message",
+        "ts": msg.ts,
+        "channel": conv.id,
+        "thread_ts": msg.thread_ts,
+        "author": author.label if author else msg.user,
+        "initials": _initials(author),
         "color": author.color if author else "888888",
-        "is_app": bool(author and author.is_bot), "time": _hhmm(msg.ts),
+        "is_app": bool(author and author.is_bot),
+        "time": _hhmm(msg.ts),
         "body": render_body(msg.text, msg.blocks, msg.is_markdown, ws),
         "edited": bool(msg.edited) and msg.stream is None,
-        "streaming": msg.is_streaming, "stream_status": stream_status,
+        "streaming": msg.is_streaming,
+        "stream_status": stream_status,
         "tombstone": msg.subtype == "tombstone",
         "reply_count": len(replies),
-        "reply_avatars": [_avatar(ws.users.get(u)) for u in
-                          list(dict.fromkeys(r.user for r in replies))[:5]],
+        "reply_avatars": [
+            _avatar(ws.users.get(u)) for u in list(dict.fromkeys(r.user for r in replies))[:5]
+        ],
         "last_reply": replies[-1].ts if replies else "",
-        "reactions": [{"glyph": emoji_glyph(name), "name": name, "count": len(users)}
-                      for name, users in msg.reactions.items()],
-        "in_thread": in_thread, "can_reply": not in_thread and not msg.is_reply,
+        "reactions": [
+            {"glyph": emoji_glyph(name), "name": name, "count": len(users)}
+            for name, users in msg.reactions.items()
+        ],
+        "in_thread": in_thread,
+        "can_reply": not in_thread and not msg.is_reply,
     }
     return Markup(_templates.get_template("message.html.jinja").render(m=view))
 
@@ -86,14 +98,26 @@ def ephemeral_html(emu: Emulator, eph: Ephemeral) -> Markup:
     ws = emu.ws
     sender = ws.users.get(eph.sender)
     view: dict[str, Any] = {
-        "kind": "ephemeral", "ts": eph.ts, "channel": eph.channel_id, "thread_ts": eph.thread_ts,
-        "author": sender.label if sender else "Slackbot", "initials": _initials(sender)
-        if sender else "S", "color": sender.color if sender else "2eb67d",
-        "is_app": True, "time": _hhmm(eph.ts),
+        "kind": "ephemeral",
+        "ts": eph.ts,
+        "channel": eph.channel_id,
+        "thread_ts": eph.thread_ts,
+        "author": sender.label if sender else "Slackbot",
+        "initials": _initials(sender) if sender else "S",
+        "color": sender.color if sender else "2eb67d",
+        "is_app": True,
+        "time": _hhmm(eph.ts),
         "body": render_body(eph.text, eph.blocks, eph.is_markdown, ws),
-        "edited": False, "streaming": False, "stream_status": None, "tombstone": False,
-        "reply_count": 0, "reply_avatars": [], "last_reply": "", "reactions": [],
-        "in_thread": eph.thread_ts is not None, "can_reply": False,
+        "edited": False,
+        "streaming": False,
+        "stream_status": None,
+        "tombstone": False,
+        "reply_count": 0,
+        "reply_avatars": [],
+        "last_reply": "",
+        "reactions": [],
+        "in_thread": eph.thread_ts is not None,
+        "can_reply": False,
     }
     return Markup(_templates.get_template("message.html.jinja").render(m=view))
 
@@ -102,8 +126,9 @@ def home_html(emu: Emulator, user_id: str) -> Markup:
     """The app's Home tab for this person: the view last published for them (views.publish)."""
     view = emu.ws.home_views.get(user_id)
     if view is None:
-        return Markup('<div class="empty">This app has not published a Home view for you '
-                      "yet.</div>")
+        return Markup(
+            '<div class="empty">This app has not published a Home view for you yet.</div>'
+        )
     return render_body("", view.get("blocks") or [], False, emu.ws)
 
 
@@ -117,19 +142,27 @@ def _hhmm(ts: str) -> str:
 
 def _channel_items(emu: Emulator, conv: Conversation, user_id: str) -> list[Markup]:
     """The main pane: top-level messages plus this user's top-level ephemerals, in ts order."""
-    items: list[tuple[str, Markup]] = [(m.ts, message_html(emu, conv, m, in_thread=False))
-                                       for m in conv.top_level()]
-    items += [(e.ts, ephemeral_html(emu, e)) for e in emu.ws.ephemerals
-              if e.channel_id == conv.id and e.user_id == user_id and e.thread_ts is None]
+    items: list[tuple[str, Markup]] = [
+        (m.ts, message_html(emu, conv, m, in_thread=False)) for m in conv.top_level()
+    ]
+    items += [
+        (e.ts, ephemeral_html(emu, e))
+        for e in emu.ws.ephemerals
+        if e.channel_id == conv.id and e.user_id == user_id and e.thread_ts is None
+    ]
     return [html for _, html in sorted(items, key=lambda pair: pair[0])]
 
 
-def _thread_items(emu: Emulator, conv: Conversation, parent: Message,
-                  user_id: str) -> list[Markup]:
-    items = [(m.ts, message_html(emu, conv, m, in_thread=True))
-             for m in [parent, *conv.replies(parent.ts)]]
-    items += [(e.ts, ephemeral_html(emu, e)) for e in emu.ws.ephemerals
-              if e.channel_id == conv.id and e.user_id == user_id and e.thread_ts == parent.ts]
+def _thread_items(emu: Emulator, conv: Conversation, parent: Message, user_id: str) -> list[Markup]:
+    items = [
+        (m.ts, message_html(emu, conv, m, in_thread=True))
+        for m in [parent, *conv.replies(parent.ts)]
+    ]
+    items += [
+        (e.ts, ephemeral_html(emu, e))
+        for e in emu.ws.ephemerals
+        if e.channel_id == conv.id and e.user_id == user_id and e.thread_ts == parent.ts
+    ]
     return [html for _, html in sorted(items, key=lambda pair: pair[0])]
 
 
@@ -151,8 +184,9 @@ def _current_conversation(emu: Emulator, viewer: User, ref: str | None) -> Conve
                 return conv
         except KeyError:
             pass
-    member_of = [c for c in emu.ws.conversations.values()
-                 if c.kind != "im" and viewer.id in c.members]
+    member_of = [
+        c for c in emu.ws.conversations.values() if c.kind != "im" and viewer.id in c.members
+    ]
     return member_of[0] if member_of else emu.ws.dm_with(viewer.id)
 
 
@@ -164,24 +198,42 @@ async def index(request: web.Request) -> web.Response:
     conv = _current_conversation(emu, viewer, request.query.get("channel"))
     channels = [c for c in ws.conversations.values() if c.kind != "im" and viewer.id in c.members]
     dm = ws.dm_with(viewer.id) if not viewer.is_bot else None
-    home = (conv.kind == "im" and emu.app.home_tab_enabled
-            and request.query.get("tab") == "home")
+    home = conv.kind == "im" and emu.app.home_tab_enabled and request.query.get("tab") == "home"
     people = [u for u in ws.users.values() if u.id != ws.bot_user.id]
-    mention_targets = [{"id": u.id, "name": u.display_name or u.name, "real_name": u.real_name,
-                        "is_app": u.is_bot} for u in
-                       sorted(ws.users.values(), key=lambda u: (u.id != ws.bot_user.id, u.name))]
+    mention_targets = [
+        {"id": u.id, "name": u.display_name or u.name, "real_name": u.real_name, "is_app": u.is_bot}
+        for u in sorted(ws.users.values(), key=lambda u: (u.id != ws.bot_user.id, u.name))
+    ]
     page = _templates.get_template("index.html.jinja").render(
-        team=ws.team, bot=ws.bot_user, app=emu.app, viewer=viewer, conv=conv,
-        channels=channels, dm=dm, people=people, items=_channel_items(emu, conv, viewer.id),
-        home=home, home_html=home_html(emu, viewer.id) if home else "",
-        connections=len(emu.sockets.open_connections()), app_notice=emu.app_notice,
-        config_json=Markup(json.dumps({
-            "channel": conv.id, "channelName": conv.name if conv.kind != "im" else "",
-            "as": viewer.id, "botUserId": ws.bot_user.id,
-            "commands": sorted(emu.app.slash_commands), "mentionTargets": mention_targets,
-            "openThread": request.query.get("thread", ""), "home": home,
-        }).replace("</", "<\\/")),
-        socket_mode=emu.app.socket_mode_enabled, api_url=emu.base_url + "/api/",
+        team=ws.team,
+        bot=ws.bot_user,
+        app=emu.app,
+        viewer=viewer,
+        conv=conv,
+        channels=channels,
+        dm=dm,
+        people=people,
+        items=_channel_items(emu, conv, viewer.id),
+        home=home,
+        home_html=home_html(emu, viewer.id) if home else "",
+        connections=len(emu.sockets.open_connections()),
+        app_notice=emu.app_notice,
+        config_json=Markup(
+            json.dumps(
+                {
+                    "channel": conv.id,
+                    "channelName": conv.name if conv.kind != "im" else "",
+                    "as": viewer.id,
+                    "botUserId": ws.bot_user.id,
+                    "commands": sorted(emu.app.slash_commands),
+                    "mentionTargets": mention_targets,
+                    "openThread": request.query.get("thread", ""),
+                    "home": home,
+                }
+            ).replace("</", "<\\/")
+        ),
+        socket_mode=emu.app.socket_mode_enabled,
+        api_url=emu.base_url + "/api/",
         tokens=emu.creds,
     )
     return web.Response(text=page, content_type="text/html", charset="utf-8")
@@ -225,8 +277,9 @@ async def events(request: web.Request) -> web.StreamResponse:
     """Server-Sent Events: one JSON object per visible change, rendered for this viewer."""
     emu = request.app[EMULATOR]
     viewer = _viewer(emu, request.query.get("as"))
-    response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
-                                           "Cache-Control": "no-cache"})
+    response = web.StreamResponse(
+        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+    )
     await response.prepare(request)
     queue: asyncio.Queue[Change | None] = asyncio.Queue()
     _streams.setdefault(emu, set()).add(queue)
@@ -254,8 +307,12 @@ async def events(request: web.Request) -> web.StreamResponse:
 
 def change_payload(emu: Emulator, change: Change, viewer_id: str) -> dict[str, Any] | None:
     """What the page needs to show one change (None: nothing for this viewer)."""
-    data: dict[str, Any] = {"kind": change.kind, "channel": change.channel_id, "ts": change.ts,
-                            "thread_ts": change.thread_ts}
+    data: dict[str, Any] = {
+        "kind": change.kind,
+        "channel": change.channel_id,
+        "ts": change.ts,
+        "thread_ts": change.thread_ts,
+    }
     conv = emu.ws.conversations.get(change.channel_id)
     if change.kind in ("reset", "connection"):
         data["connections"] = len(emu.sockets.open_connections())

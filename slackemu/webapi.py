@@ -27,8 +27,18 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 # Arguments that arrive as JSON strings inside form bodies.
-JSON_ARGS = frozenset({"blocks", "attachments", "metadata", "chunks", "prompts",
-                       "loading_messages", "unfurled_attachments", "view"})
+JSON_ARGS = frozenset(
+    {
+        "blocks",
+        "attachments",
+        "metadata",
+        "chunks",
+        "prompts",
+        "loading_messages",
+        "unfurled_attachments",
+        "view",
+    }
+)
 CONTENT_TYPE = "application/json; charset=utf-8"
 
 
@@ -69,14 +79,20 @@ async def handle_api(request: web.Request) -> web.StreamResponse:
         args, token, content_type = await parse_request(request)
     except SlackError:
         args, token, content_type = {}, None, request.content_type or ""
-    call = Call(method=method, http_method=request.method, content_type=content_type,
-                args=dict(args), token_prefix=(token or "").split("-", 1)[0],
-                at=emu.clock.now())
+    call = Call(
+        method=method,
+        http_method=request.method,
+        content_type=content_type,
+        args=dict(args),
+        token_prefix=(token or "").split("-", 1)[0],
+        at=emu.clock.now(),
+    )
     emu.record_call(call)
     spec = emu.methods.get(method)
     channel_kind = _channel_kind(emu, args)
-    call.violations += contract.check_call(emu.app, method, args, token,
-                                           frozenset(emu.methods), channel_kind)
+    call.violations += contract.check_call(
+        emu.app, method, args, token, frozenset(emu.methods), channel_kind
+    )
     emu.contract.warn(contract.unknown_args(method, args))
 
     fault = emu.faults.take(method)
@@ -103,8 +119,15 @@ async def handle_api(request: web.Request) -> web.StreamResponse:
     return _json(body, 200, headers)
 
 
-async def _answer(emu: Emulator, spec: MethodSpec | None, method: str, args: dict[str, Any],
-                  token: str | None, channel_kind: str | None, call: Call) -> dict[str, Any]:
+async def _answer(
+    emu: Emulator,
+    spec: MethodSpec | None,
+    method: str,
+    args: dict[str, Any],
+    token: str | None,
+    channel_kind: str | None,
+    call: Call,
+) -> dict[str, Any]:
     if spec is None:
         return {"ok": False, "error": "unknown_method"}
     try:
@@ -119,18 +142,27 @@ async def _answer(emu: Emulator, spec: MethodSpec | None, method: str, args: dic
         if token_kind(token) == "bot":
             acceptable = specs.bot_scopes(method, channel_kind)
             if acceptable and not set(acceptable) & emu.app.bot_scopes:
-                raise SlackError("missing_scope", needed=acceptable[0],
-                                 provided=",".join(sorted(emu.app.bot_scopes)))
+                raise SlackError(
+                    "missing_scope",
+                    needed=acceptable[0],
+                    provided=",".join(sorted(emu.app.bot_scopes)),
+                )
         # 3) Required arguments and ts formats.
         missing = contract.missing_required_args(method, args)
         if missing:
-            raise SlackError("invalid_arguments", _messages=[
-                f"[ERROR] missing required field: {name}" for name in missing])
+            raise SlackError(
+                "invalid_arguments",
+                _messages=[f"[ERROR] missing required field: {name}" for name in missing],
+            )
         for name in contract.TS_ARGS:
             value = args.get(name)
             if value not in (None, "") and not (isinstance(value, str) and TS_RE.match(value)):
-                raise SlackError("invalid_arguments", _messages=[
-                    f"[ERROR] invalid value for {name}: must be a string like 1700000000.000100"])
+                raise SlackError(
+                    "invalid_arguments",
+                    _messages=[
+                        f"[ERROR] invalid value for {name}: must be a string like 1700000000.000100"
+                    ],
+                )
         # 4) The method itself.
         return await spec.handler(ApiContext(emu, method, args, call))
     except SlackError as err:
@@ -159,5 +191,10 @@ def _channel_kind(emu: Emulator, args: dict[str, Any]) -> str | None:
 
 
 def _json(body: dict[str, Any], status: int, headers: dict[str, str]) -> web.Response:
-    return web.Response(text=json.dumps(body), status=status, headers=headers,
-                        content_type="application/json", charset="utf-8")
+    return web.Response(
+        text=json.dumps(body),
+        status=status,
+        headers=headers,
+        content_type="application/json",
+        charset="utf-8",
+    )

@@ -130,8 +130,9 @@ class ApiContext:
         if self.ws.bot_user.id not in conv.members:
             raise SlackError(code)
 
-    def message(self, conv: Conversation, arg: str = "ts",
-                code: str = "message_not_found") -> Message:
+    def message(
+        self, conv: Conversation, arg: str = "ts", code: str = "message_not_found"
+    ) -> Message:
         ts = self.str_arg(arg)
         msg = conv.messages.get(ts)
         if msg is None:

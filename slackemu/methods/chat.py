@@ -14,9 +14,16 @@ async def post_message(ctx: ApiContext) -> dict[str, Any]:
     content = ctx.content(too_long=None)
     thread_ts = ctx.thread_parent_ts(conv)
     metadata = _metadata(ctx)
-    msg = ctx.ws.add_message(conv, ctx.ws.bot_user, content.text, blocks=content.blocks,
-                             attachments=content.attachments, is_markdown=content.is_markdown,
-                             thread_ts=thread_ts, metadata=metadata)
+    msg = ctx.ws.add_message(
+        conv,
+        ctx.ws.bot_user,
+        content.text,
+        blocks=content.blocks,
+        attachments=content.attachments,
+        is_markdown=content.is_markdown,
+        thread_ts=thread_ts,
+        metadata=metadata,
+    )
     ctx.emu.bot_posted(conv, msg)
     return {"ok": True, "channel": conv.id, "ts": msg.ts, "message": ctx.message_view(conv, msg)}
 
@@ -39,8 +46,13 @@ async def update(ctx: ApiContext) -> dict[str, Any]:
         msg.metadata = metadata
     msg.edited = {"user": ctx.ws.bot_user.id, "ts": ctx.ws.ts_source.next()}
     ctx.emu.message_changed(conv, msg, previous)
-    return {"ok": True, "channel": conv.id, "ts": msg.ts, "text": msg.text,
-            "message": ctx.message_view(conv, msg)}
+    return {
+        "ok": True,
+        "channel": conv.id,
+        "ts": msg.ts,
+        "text": msg.text,
+        "message": ctx.message_view(conv, msg),
+    }
 
 
 async def delete(ctx: ApiContext) -> dict[str, Any]:
@@ -60,9 +72,15 @@ async def post_ephemeral(ctx: ApiContext) -> dict[str, Any]:
         raise SlackError("user_not_in_channel")
     content = ctx.content(too_long="msg_too_long")
     thread_ts = ctx.thread_parent_ts(conv)
-    eph = ctx.ws.add_ephemeral(conv, user_id, content.text, blocks=content.blocks,
-                               thread_ts=thread_ts, sender=ctx.ws.bot_user.id,
-                               is_markdown=content.is_markdown)
+    eph = ctx.ws.add_ephemeral(
+        conv,
+        user_id,
+        content.text,
+        blocks=content.blocks,
+        thread_ts=thread_ts,
+        sender=ctx.ws.bot_user.id,
+        is_markdown=content.is_markdown,
+    )
     ctx.emu.ephemeral_posted(eph)
     return {"ok": True, "message_ts": eph.ts}
 

@@ -79,9 +79,17 @@ async def open_conversation(ctx: ApiContext) -> dict[str, Any]:
         already_open = conv.id in existing
     channel: dict[str, Any] = {"id": conv.id}
     if ctx.bool_arg("return_im"):
-        channel.update(created=conv.created, is_archived=False, is_im=True, is_org_shared=False,
-                       user=conv.im_user, is_open=True, last_read="0000000000.000000",
-                       context_team_id=ctx.ws.team.id, updated=conv.created * 1000)
+        channel.update(
+            created=conv.created,
+            is_archived=False,
+            is_im=True,
+            is_org_shared=False,
+            user=conv.im_user,
+            is_open=True,
+            last_read="0000000000.000000",
+            context_team_id=ctx.ws.team.id,
+            updated=conv.created * 1000,
+        )
     body: dict[str, Any] = {"ok": True, "channel": channel}
     if already_open:
         body.update(no_op=True, already_open=True)
@@ -93,8 +101,12 @@ def _shaped(ctx: ApiContext, conv: Conversation, page: list[Message]) -> list[di
     keys Slack's recorded samples of this method show."""
     include_metadata = ctx.bool_arg("include_all_metadata")
     recorded = specs.merged_shape((specs.recorded_response(ctx.method) or {}).get("messages", []))
-    return [specs.project(ctx.ws.message_dict(conv, m, include_metadata=include_metadata),
-                          recorded or {}) for m in page]
+    return [
+        specs.project(
+            ctx.ws.message_dict(conv, m, include_metadata=include_metadata), recorded or {}
+        )
+        for m in page
+    ]
 
 
 def _in_window(ctx: ApiContext, messages: list[Message]) -> list[Message]:
@@ -104,8 +116,9 @@ def _in_window(ctx: ApiContext, messages: list[Message]) -> list[Message]:
         oldest = ts_key(ctx.str_arg("oldest")) if ctx.str_arg("oldest") else None
         latest = ts_key(ctx.str_arg("latest")) if ctx.str_arg("latest") else None
     except ValueError:
-        raise SlackError("invalid_ts_oldest" if ctx.str_arg("oldest") else
-                         "invalid_ts_latest") from None
+        raise SlackError(
+            "invalid_ts_oldest" if ctx.str_arg("oldest") else "invalid_ts_latest"
+        ) from None
     kept = []
     for msg in messages:
         key = ts_key(msg.ts)
@@ -126,8 +139,9 @@ def _page(ctx: ApiContext, items: list[Message], default_limit: int) -> tuple[li
             start = int(base64.b64decode(cursor).decode().removeprefix("next_index:"))
         except ValueError:
             raise SlackError("invalid_cursor") from None
-    page = items[start:start + limit]
+    page = items[start : start + limit]
     has_more = start + limit < len(items)
-    next_cursor = base64.b64encode(f"next_index:{start + limit}".encode()).decode() \
-        if has_more else ""
+    next_cursor = (
+        base64.b64encode(f"next_index:{start + limit}".encode()).decode() if has_more else ""
+    )
     return page, next_cursor

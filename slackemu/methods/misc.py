@@ -16,9 +16,16 @@ EMOJI_NAME_RE = re.compile(r"^[a-z0-9_+\-']+(::skin-tone-[2-6])?$")
 
 async def auth_test(ctx: ApiContext) -> dict[str, Any]:
     ws, bot = ctx.ws, ctx.ws.bot_user
-    return {"ok": True, "url": f"https://{ws.team.domain}.slack.com/", "team": ws.team.name,
-            "user": bot.name, "team_id": ws.team.id, "user_id": bot.id, "bot_id": bot.bot_id,
-            "is_enterprise_install": False}
+    return {
+        "ok": True,
+        "url": f"https://{ws.team.domain}.slack.com/",
+        "team": ws.team.name,
+        "user": bot.name,
+        "team_id": ws.team.id,
+        "user_id": bot.id,
+        "bot_id": bot.bot_id,
+        "is_enterprise_install": False,
+    }
 
 
 async def apps_connections_open(ctx: ApiContext) -> dict[str, Any]:
@@ -28,9 +35,18 @@ async def apps_connections_open(ctx: ApiContext) -> dict[str, Any]:
 async def team_info(ctx: ApiContext) -> dict[str, Any]:
     team = ctx.ws.team
     icon = {"image_default": True, **{f"image_{n}": "" for n in (34, 44, 68, 88, 102, 132)}}
-    return {"ok": True, "team": {"id": team.id, "name": team.name, "domain": team.domain,
-                                 "email_domain": "", "icon": icon, "is_verified": False,
-                                 "url": f"https://{team.domain}.slack.com/"}}
+    return {
+        "ok": True,
+        "team": {
+            "id": team.id,
+            "name": team.name,
+            "domain": team.domain,
+            "email_domain": "",
+            "icon": icon,
+            "is_verified": False,
+            "url": f"https://{team.domain}.slack.com/",
+        },
+    }
 
 
 async def bots_info(ctx: ApiContext) -> dict[str, Any]:
@@ -39,9 +55,18 @@ async def bots_info(ctx: ApiContext) -> dict[str, Any]:
     if user is None:
         raise SlackError("bot_not_found")
     profile = ctx.ws.bot_profile(user)
-    return {"ok": True, "bot": {"id": user.bot_id, "deleted": False, "name": user.label,
-                                "updated": user.created, "app_id": user.app_id,
-                                "user_id": user.id, "icons": profile["icons"]}}
+    return {
+        "ok": True,
+        "bot": {
+            "id": user.bot_id,
+            "deleted": False,
+            "name": user.label,
+            "updated": user.created,
+            "app_id": user.app_id,
+            "user_id": user.id,
+            "icons": profile["icons"],
+        },
+    }
 
 
 async def users_info(ctx: ApiContext) -> dict[str, Any]:
@@ -96,8 +121,10 @@ async def assistant_set_status(ctx: ApiContext) -> dict[str, Any]:
     conv, thread_ts = _assistant_thread(ctx)
     loading = ctx.arg("loading_messages") or []
     if not isinstance(loading, list) or len(loading) > MAX_LOADING_MESSAGES:
-        raise SlackError("invalid_arguments", _messages=[
-            f"[ERROR] loading_messages: at most {MAX_LOADING_MESSAGES} strings"])
+        raise SlackError(
+            "invalid_arguments",
+            _messages=[f"[ERROR] loading_messages: at most {MAX_LOADING_MESSAGES} strings"],
+        )
     thread = ctx.ws.assistant_thread(conv.id, thread_ts)
     thread.status = ctx.str_arg("status")
     thread.loading_messages = [str(m) for m in loading]
@@ -115,10 +142,17 @@ async def assistant_set_title(ctx: ApiContext) -> dict[str, Any]:
 async def assistant_set_prompts(ctx: ApiContext) -> dict[str, Any]:
     conv, thread_ts = _assistant_thread(ctx)
     prompts = ctx.arg("prompts")
-    if (not isinstance(prompts, list) or not 0 < len(prompts) <= MAX_SUGGESTED_PROMPTS
-            or not all(isinstance(p, dict) and "title" in p and "message" in p for p in prompts)):
-        raise SlackError("invalid_arguments", _messages=[
-            f"[ERROR] prompts: 1..{MAX_SUGGESTED_PROMPTS} objects with title and message"])
+    if (
+        not isinstance(prompts, list)
+        or not 0 < len(prompts) <= MAX_SUGGESTED_PROMPTS
+        or not all(isinstance(p, dict) and "title" in p and "message" in p for p in prompts)
+    ):
+        raise SlackError(
+            "invalid_arguments",
+            _messages=[
+                f"[ERROR] prompts: 1..{MAX_SUGGESTED_PROMPTS} objects with title and message"
+            ],
+        )
     ctx.ws.assistant_thread(conv.id, thread_ts).prompts = prompts
     return {"ok": True}
 

@@ -29,9 +29,17 @@ async def start_stream(ctx: ApiContext) -> dict[str, Any]:
     text = ctx.markdown_arg() or ""
     now = ctx.emu.clock.now()
     msg = ctx.ws.add_message(
-        conv, ctx.ws.bot_user, text, thread_ts=thread_ts, is_markdown=True,
-        stream=StreamState(owner_app_id=ctx.ws.bot_user.app_id or "", started_at=now,
-                           last_append_at=now, recipient_user_id=recipient_user_id),
+        conv,
+        ctx.ws.bot_user,
+        text,
+        thread_ts=thread_ts,
+        is_markdown=True,
+        stream=StreamState(
+            owner_app_id=ctx.ws.bot_user.app_id or "",
+            started_at=now,
+            last_append_at=now,
+            recipient_user_id=recipient_user_id,
+        ),
     )
     ctx.emu.bot_posted(conv, msg)
     return {"ok": True, "channel": conv.id, "ts": msg.ts}
@@ -41,8 +49,9 @@ async def append_stream(ctx: ApiContext) -> dict[str, Any]:
     conv, msg = _streaming_message(ctx)
     text = ctx.markdown_arg()
     if text is None:
-        raise SlackError("invalid_arguments", _messages=[
-            "[ERROR] missing required field: markdown_text"])
+        raise SlackError(
+            "invalid_arguments", _messages=["[ERROR] missing required field: markdown_text"]
+        )
     previous = ctx.ws.message_dict(conv, msg)
     msg.text += text
     assert msg.stream is not None

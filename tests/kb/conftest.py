@@ -19,8 +19,11 @@ HELDOUT = FIXTURES / "heldout"
 
 def make_settings(tmp: Path, **overrides: object) -> Settings:
     values: dict[str, object] = {
-        "kb_index": tmp / "kb.sqlite", "kb_feedback_db": tmp / "feedback.sqlite",
-        "kb_dir": None, "kb_channel_sets": "", "handoff_mention": "",
+        "kb_index": tmp / "kb.sqlite",
+        "kb_feedback_db": tmp / "feedback.sqlite",
+        "kb_dir": None,
+        "kb_channel_sets": "",
+        "handoff_mention": "",
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

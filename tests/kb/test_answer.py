@@ -4,22 +4,45 @@ from kb.answer import finalize_answer, grounded_lead_in, render_sources
 from kb.evaluate import is_dont_know
 from kb.types import AnswerPlan, Passage, Quote, Source, Tier
 
-PASSAGE = Passage(1, "purifier.md", "default", "Skylark P2 Filters", "Filters",
-                  "https://help.example/filters", "- Replace the cartridge every 9 months.\n"
-                  "A cartridge costs £34.99.", 0.03, 0.6, 4.0)
+PASSAGE = Passage(
+    1,
+    "purifier.md",
+    "default",
+    "Skylark P2 Filters",
+    "Filters",
+    "https://help.example/filters",
+    "- Replace the cartridge every 9 months.\nA cartridge costs £34.99.",
+    0.03,
+    0.6,
+    4.0,
+)
 QUOTE = Quote("A cartridge costs £34.99.", PASSAGE, 0.9)
 
 
-def _plan(tier: Tier = "answer", lang: str = "en", question: str = "price of a cartridge?"
-          ) -> AnswerPlan:
-    return AnswerPlan(question, question, lang, None, [PASSAGE], [QUOTE], 0.9, tier,
-                      [{"role": "user", "content": question}] if tier == "answer" else [],
-                      [PASSAGE.source], 0.01)
+def _plan(
+    tier: Tier = "answer", lang: str = "en", question: str = "price of a cartridge?"
+) -> AnswerPlan:
+    return AnswerPlan(
+        question,
+        question,
+        lang,
+        None,
+        [PASSAGE],
+        [QUOTE],
+        0.9,
+        tier,
+        [{"role": "user", "content": question}] if tier == "answer" else [],
+        [PASSAGE.source],
+        0.01,
+    )
 
 
 def test_render_sources_links_titles_with_urls_and_dedupes() -> None:
-    sources = [Source("Filters", "https://h.example/f", "f.md"), Source("Returns", None, "r.txt"),
-               Source("Filters", "https://h.example/f", "f.md")]
+    sources = [
+        Source("Filters", "https://h.example/f", "f.md"),
+        Source("Returns", None, "r.txt"),
+        Source("Filters", "https://h.example/f", "f.md"),
+    ]
     assert render_sources(sources) == "_Sources: [Filters](https://h.example/f), Returns_"
     assert render_sources(sources, "zh") == "_来源：[Filters](https://h.example/f)、Returns_"
     assert render_sources([]) == ""
@@ -28,8 +51,10 @@ def test_render_sources_links_titles_with_urls_and_dedupes() -> None:
 def test_grounded_answer_quotes_the_passage_and_ends_with_sources() -> None:
     final = finalize_answer(_plan(), "The cartridge costs £34.99.")
     assert final.text.splitlines() == [
-        "The cartridge costs £34.99.", "> A cartridge costs £34.99.",
-        "_Sources: [Skylark P2 Filters › Filters](https://help.example/filters#filters)_"]
+        "The cartridge costs £34.99.",
+        "> A cartridge costs £34.99.",
+        "_Sources: [Skylark P2 Filters › Filters](https://help.example/filters#filters)_",
+    ]
     assert final.model_text_used and not final.abstained and not final.handoff
     assert final.sources == [PASSAGE.source]
 

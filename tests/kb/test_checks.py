@@ -33,18 +33,40 @@ NAMES = {"cragfell", "gx", "pebblewren", "e5", "skylark", "p2"}.__contains__
 
 def test_evidence_about_another_named_thing_is_inconsistent() -> None:
     assert not entities_consistent(
-        "how much does the cragfell gx weigh?", "The maximum total weight is 140 kg.",
-        "Pebblewren E5 electric commuter", "Sizes: Cragfell GX and Pebblewren E5",
-        NAMES, lambda t: True)
+        "how much does the cragfell gx weigh?",
+        "The maximum total weight is 140 kg.",
+        "Pebblewren E5 electric commuter",
+        "Sizes: Cragfell GX and Pebblewren E5",
+        NAMES,
+        lambda t: True,
+    )
 
 
 def test_evidence_naming_the_thing_or_under_a_neutral_heading_is_consistent() -> None:
-    assert entities_consistent("pebblewren battery warranty?", "Pebblewren E5 battery: 2 years.",
-                               "Coverage", "Warranty", NAMES, lambda t: True)
-    assert entities_consistent("how high should the Skylark P2 go?", "Mount it 1.5 metres up.",
-                               "Mounting", "Installing the Skylark P2", NAMES, lambda t: True)
+    assert entities_consistent(
+        "pebblewren battery warranty?",
+        "Pebblewren E5 battery: 2 years.",
+        "Coverage",
+        "Warranty",
+        NAMES,
+        lambda t: True,
+    )
+    assert entities_consistent(
+        "how high should the Skylark P2 go?",
+        "Mount it 1.5 metres up.",
+        "Mounting",
+        "Installing the Skylark P2",
+        NAMES,
+        lambda t: True,
+    )
 
 
 def test_a_name_the_kb_never_mentions_is_inconsistent() -> None:
-    assert not entities_consistent("does it work with HomeKit?", "It works with boilers.",
-                                   "Compatibility", "Install", NAMES, lambda t: t != "homekit")
+    assert not entities_consistent(
+        "does it work with HomeKit?",
+        "It works with boilers.",
+        "Compatibility",
+        "Install",
+        NAMES,
+        lambda t: t != "homekit",
+    )

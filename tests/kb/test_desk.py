@@ -37,8 +37,10 @@ def test_tiny_engine_gibberish_never_reaches_the_user(desk: SupportDesk, tiny_en
 
 
 def test_multi_turn_question_is_made_standalone(desk: SupportDesk) -> None:
-    turns = [{"role": "user", "content": "I'm about to put up my new Aurelle T3 myself"},
-             {"role": "assistant", "content": "Great, what do you need?"}]
+    turns = [
+        {"role": "user", "content": "I'm about to put up my new Aurelle T3 myself"},
+        {"role": "assistant", "content": "Great, what do you need?"},
+    ]
     plan = desk.prepare("how high up the wall should it go?", turns, None)
     assert plan.standalone_question == "how high up the wall should the Aurelle T3 go?"
     assert "1.5 metres" in desk.finalize(plan, "").text
@@ -51,13 +53,17 @@ def test_chinese_question_gets_a_chinese_reply(desk: SupportDesk) -> None:
     assert final.text.startswith("根据我们的帮助文档：") and "15 秒" in final.text
 
 
-@pytest.mark.parametrize("question", [
-    "what's the warranty on the skylark p2 without a plan?",  # about something else
-    "how much power does the purifier use in watts?",  # no such value anywhere
-    "空气净化器的CADR是多少？",
-])
-def test_unanswerable_question_abstains_and_offers_a_human(desk: SupportDesk, question: str
-                                                           ) -> None:
+@pytest.mark.parametrize(
+    "question",
+    [
+        "what's the warranty on the skylark p2 without a plan?",  # about something else
+        "how much power does the purifier use in watts?",  # no such value anywhere
+        "空气净化器的CADR是多少？",
+    ],
+)
+def test_unanswerable_question_abstains_and_offers_a_human(
+    desk: SupportDesk, question: str
+) -> None:
     plan = desk.prepare(question, [], None)
     assert plan.tier in ("hedge", "abstain") and not plan.needs_generation
     final = desk.finalize(plan, "")
@@ -74,8 +80,9 @@ def test_question_outside_the_channel_set_abstains(desk: SupportDesk) -> None:
 def test_feedback_is_stored_and_reported(desk: SupportDesk) -> None:
     plan = desk.prepare("do you sell gift cards?", [], None)
     final = desk.finalize(plan, "")
-    answer_id = desk.log_answer(plan, final, model="tiny", latency_s=0.5, channel_id="C1",
-                                user_id="U1")
+    answer_id = desk.log_answer(
+        plan, final, model="tiny", latency_s=0.5, channel_id="C1", user_id="U1"
+    )
     desk.record_feedback(answer_id, -1, "U2")
     stored = desk.feedback.answer(answer_id)
     assert stored is not None
@@ -88,8 +95,12 @@ def test_feedback_is_stored_and_reported(desk: SupportDesk) -> None:
 
 @pytest.mark.parametrize(
     "opener",
-    ["Sorry to bother you. Quick question: ", "Thanks for earlier. Another thing: ",
-     "Morning! Urgent: ", "If I may ask, "],
+    [
+        "Sorry to bother you. Quick question: ",
+        "Thanks for earlier. Another thing: ",
+        "Morning! Urgent: ",
+        "If I may ask, ",
+    ],
 )
 def test_a_polite_opener_does_not_turn_an_answer_into_a_refusal(
     desk: SupportDesk, opener: str

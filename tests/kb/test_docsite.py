@@ -87,7 +87,7 @@ def test_docsite_markdown_is_read_as_rendered() -> None:
 def test_code_fences_stay_whole_and_are_quoted_as_code() -> None:
     doc = parse_document("n.md", DOC.encode())
     code_chunk = next(c for c in doc.chunks if "client.notify" in c.text)
-    assert "```python\nimport chat\nclient = chat.Client()\nclient.notify(\"test\")\n```" in (
+    assert '```python\nimport chat\nclient = chat.Client()\nclient.notify("test")\n```' in (
         code_chunk.text
     )
     units = passage_units(code_chunk.text)
@@ -112,18 +112,34 @@ def test_mkdocs_admonition_body_is_text_not_code() -> None:
 def test_procedure_units_know_their_list() -> None:
     units = passage_units("Intro.\n1. One.\n2. Two.\n- a bullet\n1. Again.")
     assert [(u.kind, u.block, u.marker) for u in units] == [
-        ("sentence", 0, ""), ("step", 1, "1."), ("step", 1, "2."), ("item", 2, ""),
+        ("sentence", 0, ""),
+        ("step", 1, "1."),
+        ("step", 1, "2."),
+        ("item", 2, ""),
         ("step", 3, "1."),
     ]
     assert split_units("1. One.\n2. Two.") == ["One.", "Two."]
 
 
 def test_sources_link_the_section(tmp_path: Path) -> None:
-    p = Passage(1, "n.md", "default", "Notification settings", "Notification sound",
-                "https://docs.example/notifications", "x", 0.1, 0.5, 1.0)
-    assert p.source == Source("Notification settings",
-                              "https://docs.example/notifications#notification-sound", "n.md",
-                              "Notification sound")
+    p = Passage(
+        1,
+        "n.md",
+        "default",
+        "Notification settings",
+        "Notification sound",
+        "https://docs.example/notifications",
+        "x",
+        0.1,
+        0.5,
+        1.0,
+    )
+    assert p.source == Source(
+        "Notification settings",
+        "https://docs.example/notifications#notification-sound",
+        "n.md",
+        "Notification sound",
+    )
     assert render_sources([p.source]) == (
         "_Sources: [Notification settings › Notification sound]"
         "(https://docs.example/notifications#notification-sound)_"
@@ -153,14 +169,17 @@ def test_lead_in_must_be_entailed_by_one_quote() -> None:
     assert not entailed("You need to get a new phone with a 2FA code.", quote)
     assert entailed("We run an identity check when you change the 2FA code.", quote)
     oven = ["Ovens used at a bakery are covered by a warranty claim made on our website."]
-    assert not entailed("You need a warranty claim for the oven at a bakery, not on your website.",
-                        oven)  # "need" and "not" are not in the quote
+    assert not entailed(
+        "You need a warranty claim for the oven at a bakery, not on your website.", oven
+    )  # "need" and "not" are not in the quote
     assert entailed("The cartridge costs £34.99.", ["A cartridge costs £34.99."])
 
 
 def test_the_question_is_found_after_the_story() -> None:
-    msg = ("hey so my manager left last week and i need to remove him. "
-           "if i do that, does it also log him out of the app on his phone?")
+    msg = (
+        "hey so my manager left last week and i need to remove him. "
+        "if i do that, does it also log him out of the app on his phone?"
+    )
     assert question_focus(msg) == "if i do that, does it also log him out of the app on his phone?"
     assert question_focus("how do i reset my password?") is None
 
@@ -173,25 +192,44 @@ def test_typos_addresses_and_contractions_are_not_unknown_names() -> None:
     words = {"screen", "sharing", "mail", "while"}
     assert unknown_names(
         "i havent got permision, mail me at bob@acme-corp.com while screensharing on homekit",
-        in_kb, words.__contains__, lambda w: near_word(w, vocab),
+        in_kb,
+        words.__contains__,
+        lambda w: near_word(w, vocab),
     ) == ["homekit"]
     words |= {"charge", "mute"}  # a prefix on an ordinary word is no name
-    assert unknown_names("can i recharge it or unmute him on homekit?", in_kb,
-                         words.__contains__) == ["homekit"]
+    assert unknown_names(
+        "can i recharge it or unmute him on homekit?", in_kb, words.__contains__
+    ) == ["homekit"]
 
 
 def test_eval_counts_false_refusals_and_lead_ins() -> None:
     def item(kind: str, answerable: bool, correct: bool, refused: bool, lead: str) -> ItemResult:
-        return ItemResult("x", kind, "en", answerable, ["a.md"], answerable or None,
-                          answerable or None, correct, "answer", lead == "kept", 1.0, "",
-                          "kb", refused, lead)
+        return ItemResult(
+            "x",
+            kind,
+            "en",
+            answerable,
+            ["a.md"],
+            answerable or None,
+            answerable or None,
+            correct,
+            "answer",
+            lead == "kept",
+            1.0,
+            "",
+            "kb",
+            refused,
+            lead,
+        )
 
-    s = summarize([
-        item("single", True, True, False, "kept"),
-        item("paraphrase", True, False, True, "-"),
-        item("paraphrase", True, True, False, "replaced"),
-        item("unanswerable", False, True, True, "-"),
-    ])
+    s = summarize(
+        [
+            item("single", True, True, False, "kept"),
+            item("paraphrase", True, False, True, "-"),
+            item("paraphrase", True, True, False, "replaced"),
+            item("unanswerable", False, True, True, "-"),
+        ]
+    )
     assert s["false_refusals"] == 0.333 and s["false_refusals_n"] == 1
     assert s["lead_in"] == {"kept": 1, "replaced": 1}
     assert s["by_kind"]["paraphrase"]["false_refusals"] == 0.5
@@ -206,18 +244,30 @@ def test_the_procedure_follows_the_quoted_sentence_in_its_own_section(embedder) 
     from kb.text import passage_units as units_of
 
     insert = StoredPassage(
-        1, "code.md", "default", "Code blocks", None, "Insert code formatting",
+        1,
+        "code.md",
+        "default",
+        "Code blocks",
+        None,
+        "Insert code formatting",
         "1. Select the text you want to format.\n"
         "2. Click the **Code** icon at the bottom of the compose box to insert code formatting.",
     )
     default = StoredPassage(
-        2, "code.md", "default", "Code blocks", None, "Default code block language",
+        2,
+        "code.md",
+        "default",
+        "Code blocks",
+        None,
+        "Default code block language",
         "Admins can set a default language for code blocks, used when a code block has no tag.\n"
         "1. Go to **Settings**.\n"
         "2. Under **Message feed settings**, edit **Default language for code blocks**.",
     )
-    question = ("our team pastes python snippets all day. can we make python the default "
-                "coloring so ppl dont have to tag every snippet?")
+    question = (
+        "our team pastes python snippets all day. can we make python the default "
+        "coloring so ppl dont have to tag every snippet?"
+    )
     sentence = units_of(default.text)[0]
     best = Evidence(sentence.text, Hit(default, 1.0, 0.6, 1.0), 0.7, 0.6, 0.5, sentence)
     got = with_procedure(question, [best], [insert, default], embedder)

@@ -13,7 +13,8 @@ def test_markdown_front_matter_title_url_and_sections() -> None:
     assert doc.title == "Care Plans"
     assert doc.url == "https://help.example/care"
     assert [(c.heading, c.text) for c in doc.chunks] == [
-        ("Care Plans", "Intro text."), ("Prices", "Costs £5."),
+        ("Care Plans", "Intro text."),
+        ("Prices", "Costs £5."),
         ("Prices › Refunds", "Within 30 days."),
     ]
 

@@ -12,8 +12,9 @@ def _docs(store: IndexStore) -> set[str]:
     return set(store.documents())
 
 
-def test_first_ingest_indexes_every_supported_file(kb_copy: Path, tmp_path: Path,
-                                                   embedder: Embedder) -> None:
+def test_first_ingest_indexes_every_supported_file(
+    kb_copy: Path, tmp_path: Path, embedder: Embedder
+) -> None:
     (kb_copy / "notes.pdf").write_bytes(b"%PDF ignored")
     store = IndexStore(tmp_path / "i.sqlite")
     report = ingest_dir(kb_copy, store, embedder)
@@ -42,8 +43,10 @@ def test_reingest_skips_unchanged_updates_changed_and_removes_deleted(
     top = retriever.search("which courier is Zephyrline Freight", k=1)[0]
     assert top.passage.doc_path == "shipping.md" and "Zephyrline" in top.passage.text
     assert "care-plan.md" not in _docs(store)
-    assert all(h.passage.doc_path != "care-plan.md"
-               for h in retriever.search("CareShield protection plan prices", k=10))
+    assert all(
+        h.passage.doc_path != "care-plan.md"
+        for h in retriever.search("CareShield protection plan prices", k=10)
+    )
 
 
 def test_subfolders_name_knowledge_sets(tmp_path: Path, embedder: Embedder) -> None:
@@ -54,4 +57,6 @@ def test_subfolders_name_knowledge_sets(tmp_path: Path, embedder: Embedder) -> N
     store = IndexStore(tmp_path / "i.sqlite")
     ingest_dir(root, store, embedder)
     assert {d.path: d.kb_set for d in store.documents().values()} == {
-        "billing/invoices.md": "billing", "faq.md": "default"}
+        "billing/invoices.md": "billing",
+        "faq.md": "default",
+    }

@@ -98,7 +98,9 @@ def test_the_unknown_name_is_why_homekit_abstains(desk: SupportDesk) -> None:
     from kb.checks import unknown_names
 
     assert unknown_names(
-        "does the aurelle t3 work with apple homekit?", desk._in_kb, desk.embedder.is_word,
+        "does the aurelle t3 work with apple homekit?",
+        desk._in_kb,
+        desk.embedder.is_word,
         desk._near_kb,
     ) == ["homekit"]
     final = desk.finalize(plan, "")

@@ -24,8 +24,13 @@ def test_mixed_script_keeps_latin_words_and_codes() -> None:
 
 
 def test_snowball_stems_bring_inflections_together() -> None:
-    for forms in (("code", "codes"), ("box", "boxes"), ("cycles", "cycling"),
-                  ("charging", "charged", "charges"), ("warranty", "warranties")):
+    for forms in (
+        ("code", "codes"),
+        ("box", "boxes"),
+        ("cycles", "cycling"),
+        ("charging", "charged", "charges"),
+        ("warranty", "warranties"),
+    ):
         assert len({stem(w) for w in forms}) == 1, forms
     assert stem("status") == "status" and stem("W41") == "W41" and stem("电池") == "电池"
 
@@ -42,8 +47,11 @@ def test_split_units_keeps_list_items_whole_and_splits_sentences() -> None:
         "电池不能寄送。请提交。"
     )
     assert split_units(text) == [
-        "Intro one.", "Intro two costs £4.50 now.", "**W41: Sensor.** Hold it. Then wait.",
-        "电池不能寄送。", "请提交。",
+        "Intro one.",
+        "Intro two costs £4.50 now.",
+        "**W41: Sensor.** Hold it. Then wait.",
+        "电池不能寄送。",
+        "请提交。",
     ]
 
 

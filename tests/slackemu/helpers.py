@@ -71,8 +71,9 @@ class Endpoint:
 
 
 @contextmanager
-def http_endpoint(respond: Callable[[Received], tuple[int, dict[str, str], bytes]]
-                  ) -> Iterator[Endpoint]:
+def http_endpoint(
+    respond: Callable[[Received], tuple[int, dict[str, str], bytes]],
+) -> Iterator[Endpoint]:
     endpoint = Endpoint(respond)
 
     class Handler(BaseHTTPRequestHandler):
@@ -105,6 +106,7 @@ def http_endpoint(respond: Callable[[Received], tuple[int, dict[str, str], bytes
 
 def bolt_responder(app: App) -> Callable[[Received], tuple[int, dict[str, str], bytes]]:
     """Serve a Bolt app from an `http_endpoint` (what Bolt's own adapters do)."""
+
     def respond(received: Received) -> tuple[int, dict[str, str], bytes]:
         headers = {k: [v] for k, v in received.headers.items()}
         response = app.dispatch(BoltRequest(body=received.body.decode(), headers=headers))

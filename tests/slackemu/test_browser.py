@@ -17,19 +17,33 @@ from .helpers import bolt_app, socket_mode
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-ANSWER = ["To reset your **password**:\n\n", "1. Open *Settings → Security*\n",
-          "2. Click `Reset password`\n\n", "```\nvpn reset --user ada\n```\n",
-          "> See <https://intranet.example/vpn|the VPN guide> for details."]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ANSWER = [
+    "To reset your **password**:\n\n",
+    "1. Open *Settings → Security*\n",
+    "2. Click `Reset password`\n\n",
+    "```\nvpn reset --user ada\n```\n",
+    "> See <https://intranet.example/vpn|the VPN guide> for details.",
+]
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium "
-                       "(apt-get install -y chromium)"),
-    pytest.mark.skipif(importlib.util.find_spec("playwright") is None,
-                       reason="needs the playwright package (pip install playwright)"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="needs /usr/bin/chromium (apt-get install -y chromium)"
+    ),
+    pytest.mark.skipif(
+        importlib.util.find_spec("playwright") is None,
+        reason="needs the playwright package (pip install playwright)",
+    ),
 ]
 
 
@@ -42,30 +56,65 @@ def streaming_bot() -> Iterator[Sandbox]:
     @app.event("app_mention")
     def answer(event: dict, client: Any) -> None:
         thread_ts = event.get("thread_ts") or event["ts"]
-        client.assistant_threads_setStatus(channel_id=event["channel"], thread_ts=thread_ts,
-                                           status="is thinking…")
+        client.assistant_threads_setStatus(
+            channel_id=event["channel"], thread_ts=thread_ts, status="is thinking…"
+        )
         time.sleep(0.4)
-        stream = client.chat_startStream(channel=event["channel"], thread_ts=thread_ts,
-                                         recipient_user_id=event["user"],
-                                         recipient_team_id=event["team"])
+        stream = client.chat_startStream(
+            channel=event["channel"],
+            thread_ts=thread_ts,
+            recipient_user_id=event["user"],
+            recipient_team_id=event["team"],
+        )
         for part in ANSWER:
             time.sleep(0.35)
-            client.chat_appendStream(channel=event["channel"], ts=stream["ts"],
-                                     markdown_text=part)
-        client.chat_stopStream(channel=event["channel"], ts=stream["ts"], blocks=[
-            {"type": "context_actions", "elements": [{
-                "type": "feedback_buttons", "action_id": "feedback",
-                "positive_button": {"text": {"type": "plain_text", "text": "Good"},
-                                    "value": "good"},
-                "negative_button": {"text": {"type": "plain_text", "text": "Bad"},
-                                    "value": "bad"}}]},
-            {"type": "actions", "elements": [
-                {"type": "button", "action_id": "share", "value": "share",
-                 "text": {"type": "plain_text", "text": "Share to channel"}},
-                {"type": "button", "action_id": "ask_human", "style": "primary",
-                 "text": {"type": "plain_text", "text": "Ask a human"}}]},
-            {"type": "context", "elements": [
-                {"type": "mrkdwn", "text": "Sources: *vpn.md* · answered by Deskhand"}]}])
+            client.chat_appendStream(channel=event["channel"], ts=stream["ts"], markdown_text=part)
+        client.chat_stopStream(
+            channel=event["channel"],
+            ts=stream["ts"],
+            blocks=[
+                {
+                    "type": "context_actions",
+                    "elements": [
+                        {
+                            "type": "feedback_buttons",
+                            "action_id": "feedback",
+                            "positive_button": {
+                                "text": {"type": "plain_text", "text": "Good"},
+                                "value": "good",
+                            },
+                            "negative_button": {
+                                "text": {"type": "plain_text", "text": "Bad"},
+                                "value": "bad",
+                            },
+                        }
+                    ],
+                },
+                {
+                    "type": "actions",
+                    "elements": [
+                        {
+                            "type": "button",
+                            "action_id": "share",
+                            "value": "share",
+                            "text": {"type": "plain_text", "text": "Share to channel"},
+                        },
+                        {
+                            "type": "button",
+                            "action_id": "ask_human",
+                            "style": "primary",
+                            "text": {"type": "plain_text", "text": "Ask a human"},
+                        },
+                    ],
+                },
+                {
+                    "type": "context",
+                    "elements": [
+                        {"type": "mrkdwn", "text": "Sources: *vpn.md* · answered by Deskhand"}
+                    ],
+                },
+            ],
+        )
 
     @app.action("ask_human")
     def ask_human(ack: Any, respond: Any) -> None:
@@ -92,8 +141,11 @@ def test_a_newcomer_asks_the_bot_in_the_browser(streaming_bot: Sandbox) -> None:
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 800})
             page.goto(f"{sb.url}/?channel={sb.channel_id('support')}&as={sb.user_id('ada')}")
-            assert page.locator(".banner").inner_text().startswith(
-                "Local Slack emulator — not connected to Slack")
+            assert (
+                page.locator(".banner")
+                .inner_text()
+                .startswith("Local Slack emulator — not connected to Slack")
+            )
             # 1) Type a question the way a newcomer would: @-autocomplete, then Enter.
             page.fill("#composer-text", "@Desk")
             page.wait_for_selector("#autocomplete .opt")
@@ -109,8 +161,10 @@ def test_a_newcomer_asks_the_bot_in_the_browser(streaming_bot: Sandbox) -> None:
             while time.monotonic() < deadline:
                 if reply.count():
                     lengths.append(len(reply.locator(".msg-body").inner_text()))
-                    if page.locator("#thread-messages .msg.streaming").count() == 0 and \
-                            page.locator("#thread-messages [data-action-id]").count():
+                    if (
+                        page.locator("#thread-messages .msg.streaming").count() == 0
+                        and page.locator("#thread-messages [data-action-id]").count()
+                    ):
                         break
                 time.sleep(0.1)
             assert len(set(lengths)) >= 3 and lengths == sorted(lengths), lengths

@@ -10,9 +10,20 @@ from slackemu.contract import event_problems, slash_command_problems
 
 from .helpers import web_client
 
-WRAPPER_KEYS = {"token", "team_id", "api_app_id", "event", "type", "event_id", "event_time",
-                "authorizations", "is_ext_shared_channel", "event_context", "context_team_id",
-                "context_enterprise_id"}
+WRAPPER_KEYS = {
+    "token",
+    "team_id",
+    "api_app_id",
+    "event",
+    "type",
+    "event_id",
+    "event_time",
+    "authorizations",
+    "is_ext_shared_channel",
+    "event_context",
+    "context_team_id",
+    "context_enterprise_id",
+}
 
 
 def _events(sb: Sandbox) -> list[dict[str, Any]]:
@@ -28,9 +39,15 @@ def test_mention_in_channel_gives_message_and_app_mention(sandbox: Sandbox) -> N
         assert set(payload) == WRAPPER_KEYS
         assert payload["type"] == "event_callback" and payload["event_id"].startswith("Ev")
         assert isinstance(payload["event_time"], int)
-        assert payload["authorizations"] == [{
-            "enterprise_id": None, "team_id": sandbox.team_id, "user_id": sandbox.bot_user_id,
-            "is_bot": True, "is_enterprise_install": False}]
+        assert payload["authorizations"] == [
+            {
+                "enterprise_id": None,
+                "team_id": sandbox.team_id,
+                "user_id": sandbox.bot_user_id,
+                "is_bot": True,
+                "is_enterprise_install": False,
+            }
+        ]
         event = payload["event"]
         assert event["ts"] == ts and event["user"] == sandbox.user_id("ada")
         assert event["text"] == f"<@{sandbox.bot_user_id}> help me"
@@ -45,8 +62,7 @@ def test_event_fields_match_slacks_recorded_payloads(sandbox: Sandbox) -> None:
     message, mention = (p["event"] for p in _events(sandbox))
     recorded_message = specs.recorded_event("MessagePayload")["event"]
     recorded_mention = specs.recorded_event("AppMentionPayload")["event"]
-    core = {"type", "user", "text", "ts", "channel", "event_ts", "team", "blocks",
-            "client_msg_id"}
+    core = {"type", "user", "text", "ts", "channel", "event_ts", "team", "blocks", "client_msg_id"}
     assert core | {"channel_type"} <= set(message) <= set(recorded_message)
     assert core <= set(mention) <= set(recorded_mention)
 
@@ -72,7 +88,10 @@ def test_bot_posts_come_back_as_message_events(sandbox: Sandbox) -> None:
     event = payload["event"]
     assert event["type"] == "message" and "subtype" not in event
     assert (event["user"], event["bot_id"], event["app_id"]) == (
-        sandbox.bot_user_id, sandbox.bot_id, sandbox.app_id)
+        sandbox.bot_user_id,
+        sandbox.bot_id,
+        sandbox.app_id,
+    )
     assert event["bot_profile"]["id"] == sandbox.bot_id
     assert event_problems(payload) == []
 

@@ -38,6 +38,7 @@ def test_events_are_signed_like_slack(make_sandbox) -> None:
 def test_failed_deliveries_are_retried_on_slacks_schedule(make_sandbox) -> None:
     with http_endpoint(lambda r: (500, {}, b"oops")) as endpoint:
         sb = make_sandbox(request_url=endpoint.url)
+
         def settled(num_attempts: int) -> bool:
             """That many attempts made and answered, so the next wait has begun."""
             tries = sb.deliveries()
@@ -56,10 +57,11 @@ def test_failed_deliveries_are_retried_on_slacks_schedule(make_sandbox) -> None:
     assert len(endpoint.received) == 4
     bodies = {r.body for r in endpoint.received}
     assert len(bodies) == 1  # byte-identical
-    retries = [(r.headers.get("x-slack-retry-num"), r.headers.get("x-slack-retry-reason"))
-               for r in endpoint.received]
-    assert retries == [(None, None), ("1", "http_error"), ("2", "http_error"),
-                       ("3", "http_error")]
+    retries = [
+        (r.headers.get("x-slack-retry-num"), r.headers.get("x-slack-retry-reason"))
+        for r in endpoint.received
+    ]
+    assert retries == [(None, None), ("1", "http_error"), ("2", "http_error"), ("3", "http_error")]
 
 
 def test_no_retry_header_is_honoured(make_sandbox) -> None:
@@ -121,13 +123,29 @@ def test_bolt_over_http(make_sandbox) -> None:
         assert sb.wait_for_reply("support", ts, timeout=10)["text"] == "Hello over HTTP"
         seen = sb.slash("ada", "support", "/ask", "why?")
         assert seen["payload"] == {"text": "You asked: why?"}
-        command = next(r for r in endpoint.received if r.headers["content-type"].startswith(
-            "application/x-www-form-urlencoded") and "command=" in r.body.decode())
+        command = next(
+            r
+            for r in endpoint.received
+            if r.headers["content-type"].startswith("application/x-www-form-urlencoded")
+            and "command=" in r.body.decode()
+        )
         assert command.form()["command"] == "/ask"
         posted = web_client(sb).chat_postMessage(
-            channel=sb.channel_id("support"), text="pick", blocks=[{"type": "actions", "elements": [
-                {"type": "button", "action_id": "go", "text": {"type": "plain_text", "text": "Go"}}
-            ]}])
+            channel=sb.channel_id("support"),
+            text="pick",
+            blocks=[
+                {
+                    "type": "actions",
+                    "elements": [
+                        {
+                            "type": "button",
+                            "action_id": "go",
+                            "text": {"type": "plain_text", "text": "Go"},
+                        }
+                    ],
+                }
+            ],
+        )
         assert sb.click("ada", "support", posted["ts"], "go")["acked"] is True
         sb.wait_for(lambda: posted["ts"] not in [m["ts"] for m in sb.messages("support")])
     assert all(d.outcome == "acked" for d in sb.deliveries())

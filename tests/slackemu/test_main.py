@@ -14,7 +14,10 @@ from pathlib import Path
 def test_python_m_slackemu_serves_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "slackemu", "--host", "127.0.0.1", "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
         # A background job (`make test &`) inherits SIGINT ignored; give the child Ctrl-C back.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),

@@ -13,8 +13,9 @@ from .helpers import bolt_app, socket_mode
 
 
 def _post(url: str, body: dict[str, Any]) -> tuple[int, str]:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(request) as response:
             return response.status, response.read().decode()

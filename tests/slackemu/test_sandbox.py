@@ -40,7 +40,10 @@ def test_placeholder_edited_until_quiet_is_not_final(sandbox: Sandbox) -> None:
     worker = threading.Thread(target=bot)
     worker.start()
     assert sandbox.wait_for_reply("support", parent, final=False)["text"] in (
-        "Thinking…", "The", "The answer")
+        "Thinking…",
+        "The",
+        "The answer",
+    )
     assert sandbox.wait_for_reply("support", parent, quiet_s=0.5)["text"] == "The answer is 42."
     worker.join()
 
@@ -49,12 +52,20 @@ def test_streaming_marker_in_metadata_keeps_waiting(sandbox: Sandbox) -> None:
     client = web_client(sandbox)
     support = sandbox.channel_id("support")
     parent = sandbox.mention("ada", "support", "q")
-    ts = client.chat_postMessage(channel=support, thread_ts=parent, text="…", metadata={
-        "event_type": "llm_reply", "event_payload": {"streaming": True}})["ts"]
+    ts = client.chat_postMessage(
+        channel=support,
+        thread_ts=parent,
+        text="…",
+        metadata={"event_type": "llm_reply", "event_payload": {"streaming": True}},
+    )["ts"]
     with pytest.raises(TimeoutError):
         sandbox.wait_for_reply("support", parent, timeout=0.8, quiet_s=0.1)
-    client.chat_update(channel=support, ts=ts, text="done", metadata={
-        "event_type": "llm_reply", "event_payload": {"streaming": False}})
+    client.chat_update(
+        channel=support,
+        ts=ts,
+        text="done",
+        metadata={"event_type": "llm_reply", "event_payload": {"streaming": False}},
+    )
     assert sandbox.wait_for_reply("support", parent, quiet_s=0.1)["text"] == "done"
 
 

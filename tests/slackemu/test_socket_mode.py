@@ -71,7 +71,11 @@ def test_unacked_event_is_redelivered_on_slacks_schedule(sandbox: Sandbox) -> No
         sandbox.advance(3600)
     tries = attempts()
     assert [(d.attempt, d.retry_reason) for d in tries] == [
-        (0, ""), (1, "timeout"), (2, "timeout"), (3, "timeout")]
+        (0, ""),
+        (1, "timeout"),
+        (2, "timeout"),
+        (3, "timeout"),
+    ]
     assert len({d.envelope_id for d in tries}) == 4
     assert len({d.event_id for d in tries}) == 1  # same event, new envelopes
     assert retry_headers == ["0", "1", "2", "3"]
@@ -165,11 +169,25 @@ def test_button_click_reaches_the_app_and_can_replace_the_message(sandbox: Sandb
         respond(text="Thanks for the feedback!", replace_original=True)
 
     client = web_client(sandbox)
-    posted = client.chat_postMessage(channel=sandbox.channel_id("support"), text="Answer", blocks=[
-        {"type": "section", "text": {"type": "mrkdwn", "text": "Answer"}},
-        {"type": "actions", "block_id": "fb", "elements": [
-            {"type": "button", "action_id": "feedback", "value": "up",
-             "text": {"type": "plain_text", "text": "👍"}}]}])
+    posted = client.chat_postMessage(
+        channel=sandbox.channel_id("support"),
+        text="Answer",
+        blocks=[
+            {"type": "section", "text": {"type": "mrkdwn", "text": "Answer"}},
+            {
+                "type": "actions",
+                "block_id": "fb",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": "feedback",
+                        "value": "up",
+                        "text": {"type": "plain_text", "text": "👍"},
+                    }
+                ],
+            },
+        ],
+    )
     with socket_mode(sandbox, app):
         seen = sandbox.click("grace", "support", posted["ts"], "feedback")
         sandbox.wait_for(lambda: sandbox.messages("support")[-1]["text"].startswith("Thanks"))
@@ -177,12 +195,20 @@ def test_button_click_reaches_the_app_and_can_replace_the_message(sandbox: Sandb
     body = clicks[0]
     assert body["type"] == "block_actions"
     assert body["actions"][0] | {"action_ts": ""} == {
-        "action_id": "feedback", "block_id": "fb", "type": "button", "value": "up",
-        "text": {"type": "plain_text", "text": "👍"}, "action_ts": ""}
+        "action_id": "feedback",
+        "block_id": "fb",
+        "type": "button",
+        "value": "up",
+        "text": {"type": "plain_text", "text": "👍"},
+        "action_ts": "",
+    }
     assert body["user"]["id"] == sandbox.user_id("grace")
-    assert body["container"] == {"type": "message", "message_ts": posted["ts"],
-                                 "channel_id": sandbox.channel_id("support"),
-                                 "is_ephemeral": False}
+    assert body["container"] == {
+        "type": "message",
+        "message_ts": posted["ts"],
+        "channel_id": sandbox.channel_id("support"),
+        "is_ephemeral": False,
+    }
     assert body["message"]["ts"] == posted["ts"] and body["trigger_id"]
     assert body["response_url"].startswith(sandbox.url + "/actions/")
 

@@ -13,8 +13,12 @@ from .helpers import web_client
 
 def _start(sb: Sandbox, parent: str, **kwargs: object) -> str:
     return web_client(sb).chat_startStream(
-        channel=sb.channel_id("support"), thread_ts=parent,
-        recipient_user_id=sb.user_id("ada"), recipient_team_id=sb.team_id, **kwargs)["ts"]
+        channel=sb.channel_id("support"),
+        thread_ts=parent,
+        recipient_user_id=sb.user_id("ada"),
+        recipient_team_id=sb.team_id,
+        **kwargs,
+    )["ts"]
 
 
 def test_stream_grows_then_stops(sandbox: Sandbox) -> None:
@@ -24,13 +28,32 @@ def test_stream_grows_then_stops(sandbox: Sandbox) -> None:
     ts = _start(sandbox, parent, markdown_text="Hello")
     assert sandbox.is_streaming("support", ts)
     client.chat_appendStream(channel=support, ts=ts, markdown_text=", **world**")
-    client.chat_appendStream(channel=support, ts=ts,
-                             chunks=[{"type": "markdown_text", "text": "!"}])
-    client.chat_stopStream(channel=support, ts=ts, blocks=[
-        {"type": "context_actions", "elements": [{
-            "type": "feedback_buttons", "action_id": "feedback",
-            "positive_button": {"text": {"type": "plain_text", "text": "Good"}, "value": "up"},
-            "negative_button": {"text": {"type": "plain_text", "text": "Bad"}, "value": "dn"}}]}])
+    client.chat_appendStream(
+        channel=support, ts=ts, chunks=[{"type": "markdown_text", "text": "!"}]
+    )
+    client.chat_stopStream(
+        channel=support,
+        ts=ts,
+        blocks=[
+            {
+                "type": "context_actions",
+                "elements": [
+                    {
+                        "type": "feedback_buttons",
+                        "action_id": "feedback",
+                        "positive_button": {
+                            "text": {"type": "plain_text", "text": "Good"},
+                            "value": "up",
+                        },
+                        "negative_button": {
+                            "text": {"type": "plain_text", "text": "Bad"},
+                            "value": "dn",
+                        },
+                    }
+                ],
+            }
+        ],
+    )
     assert not sandbox.is_streaming("support", ts)
     reply = sandbox.wait_for_reply("support", parent, timeout=5, quiet_s=0)
     assert reply["text"] == "Hello, **world**!"
@@ -42,22 +65,30 @@ def test_stream_grows_then_stops(sandbox: Sandbox) -> None:
 def test_slack_sdk_chat_stream_helper(sandbox: Sandbox) -> None:
     client = web_client(sandbox)
     parent = sandbox.mention("ada", "support", "q")
-    stream = client.chat_stream(channel=sandbox.channel_id("support"), thread_ts=parent,
-                                recipient_team_id=sandbox.team_id,
-                                recipient_user_id=sandbox.user_id("ada"), buffer_size=8)
+    stream = client.chat_stream(
+        channel=sandbox.channel_id("support"),
+        thread_ts=parent,
+        recipient_team_id=sandbox.team_id,
+        recipient_user_id=sandbox.user_id("ada"),
+        buffer_size=8,
+    )
     for word in ("streams ", "are ", "chunked ", "markdown"):
         stream.append(markdown_text=word)
     stream.stop()
     assert sandbox.thread("support", parent)[-1]["text"] == "streams are chunked markdown"
     assert [c.method for c in sandbox.calls()][-3:] == [
-        "chat.appendStream", "chat.appendStream", "chat.stopStream"]
+        "chat.appendStream",
+        "chat.appendStream",
+        "chat.stopStream",
+    ]
 
 
 def test_dm_streams_need_no_recipient(sandbox: Sandbox) -> None:
     parent = sandbox.dm("ada", "hi")
     dm = sandbox.dm_channel("ada")
-    response = web_client(sandbox).chat_startStream(channel=dm, thread_ts=parent,
-                                                    markdown_text="hello")
+    response = web_client(sandbox).chat_startStream(
+        channel=dm, thread_ts=parent, markdown_text="hello"
+    )
     assert response["ok"] and sandbox.is_streaming(dm, response["ts"])
 
 
@@ -91,8 +122,9 @@ def test_user_pressing_stop(sandbox: Sandbox) -> None:
     ts = _start(sandbox, parent, markdown_text="a")
     sandbox.stop_stream("support", ts)
     with pytest.raises(SlackApiError, match="stopped_by_user"):
-        web_client(sandbox).chat_appendStream(channel=sandbox.channel_id("support"), ts=ts,
-                                              markdown_text="b")
+        web_client(sandbox).chat_appendStream(
+            channel=sandbox.channel_id("support"), ts=ts, markdown_text="b"
+        )
 
 
 def test_append_needs_text_or_chunks(sandbox: Sandbox) -> None:
@@ -100,11 +132,14 @@ def test_append_needs_text_or_chunks(sandbox: Sandbox) -> None:
     ts = _start(sandbox, parent)
     client = web_client(sandbox)
     with pytest.raises(SlackApiError, match="invalid_arguments"):
-        client.api_call("chat.appendStream", json={"channel": sandbox.channel_id("support"),
-                                                   "ts": ts})
+        client.api_call(
+            "chat.appendStream", json={"channel": sandbox.channel_id("support"), "ts": ts}
+        )
     with pytest.raises(SlackApiError, match="invalid_chunks"):
-        client.api_call("chat.appendStream", json={"channel": sandbox.channel_id("support"),
-                                                   "ts": ts, "chunks": [{"type": "gif"}]})
+        client.api_call(
+            "chat.appendStream",
+            json={"channel": sandbox.channel_id("support"), "ts": ts, "chunks": [{"type": "gif"}]},
+        )
     found = sandbox.take_violations()
     assert "missing required argument 'markdown_text'" in found[0]
     assert "unknown type 'gif'" in found[1]
@@ -113,10 +148,14 @@ def test_append_needs_text_or_chunks(sandbox: Sandbox) -> None:
 def test_stream_edits_arrive_as_message_changed(sandbox: Sandbox) -> None:
     parent = sandbox.mention("ada", "support", "q")
     ts = _start(sandbox, parent, markdown_text="a")
-    web_client(sandbox).chat_appendStream(channel=sandbox.channel_id("support"), ts=ts,
-                                          markdown_text="b")
-    changed = [d.payload["event"] for d in sandbox.deliveries()
-               if d.payload["event"].get("subtype") == "message_changed"]
+    web_client(sandbox).chat_appendStream(
+        channel=sandbox.channel_id("support"), ts=ts, markdown_text="b"
+    )
+    changed = [
+        d.payload["event"]
+        for d in sandbox.deliveries()
+        if d.payload["event"].get("subtype") == "message_changed"
+    ]
     assert changed and changed[-1]["message"]["text"] == "ab" and changed[-1]["hidden"] is True
 
 
@@ -124,6 +163,7 @@ def test_stop_stream_blocks_are_limited_to_fifty(sandbox: Sandbox) -> None:
     parent = sandbox.mention("ada", "support", "q")
     ts = _start(sandbox, parent)
     with pytest.raises(SlackApiError, match="msg_blocks_too_many"):
-        web_client(sandbox).chat_stopStream(channel=sandbox.channel_id("support"), ts=ts,
-                                            blocks=[{"type": "divider"}] * 51)
+        web_client(sandbox).chat_stopStream(
+            channel=sandbox.channel_id("support"), ts=ts, blocks=[{"type": "divider"}] * 51
+        )
     assert "51 blocks (max 50)" in sandbox.take_violations()[0]

@@ -15,8 +15,10 @@ from .helpers import web_client
 def test_ts_values_are_strings_and_strictly_increasing(sandbox: Sandbox) -> None:
     client = web_client(sandbox)
     stamps = [sandbox.post_message("ada", "support", f"m{i}") for i in range(3)]
-    stamps += [client.chat_postMessage(channel=sandbox.channel_id("support"), text="b")["ts"]
-               for _ in range(3)]
+    stamps += [
+        client.chat_postMessage(channel=sandbox.channel_id("support"), text="b")["ts"]
+        for _ in range(3)
+    ]
     assert all(re.fullmatch(r"\d+\.\d{6}", ts) for ts in stamps)
     assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
 
@@ -47,11 +49,15 @@ def test_history_is_newest_first_and_paginates(sandbox: Sandbox) -> None:
     stamps = [sandbox.post_message("ada", "general", f"m{i}") for i in range(5)]
     page = client.conversations_history(channel=sandbox.channel_id("general"), limit=2)
     assert [m["ts"] for m in page["messages"]] == stamps[::-1][:2] and page["has_more"]
-    seen = [m["ts"] for p in client.conversations_history(channel=sandbox.channel_id("general"),
-                                                          limit=2) for m in p["messages"]]
+    seen = [
+        m["ts"]
+        for p in client.conversations_history(channel=sandbox.channel_id("general"), limit=2)
+        for m in p["messages"]
+    ]
     assert seen == stamps[::-1]
-    window = client.conversations_history(channel=sandbox.channel_id("general"),
-                                          oldest=stamps[1], latest=stamps[3], inclusive=True)
+    window = client.conversations_history(
+        channel=sandbox.channel_id("general"), oldest=stamps[1], latest=stamps[3], inclusive=True
+    )
     assert [m["ts"] for m in window["messages"]] == stamps[3:0:-1]
 
 
@@ -59,13 +65,17 @@ def test_metadata_only_with_include_all_metadata(sandbox: Sandbox) -> None:
     client = web_client(sandbox)
     support = sandbox.channel_id("support")
     parent = sandbox.post_message("ada", "support", "q")
-    client.chat_postMessage(channel=support, thread_ts=parent, text="a",
-                            metadata={"event_type": "llm_reply",
-                                      "event_payload": {"source_event_id": "Ev1"}})
+    client.chat_postMessage(
+        channel=support,
+        thread_ts=parent,
+        text="a",
+        metadata={"event_type": "llm_reply", "event_payload": {"source_event_id": "Ev1"}},
+    )
     plain = client.conversations_replies(channel=support, ts=parent)["messages"][1]
     assert "metadata" not in plain
-    full = client.conversations_replies(channel=support, ts=parent,
-                                        include_all_metadata=True)["messages"][1]
+    full = client.conversations_replies(channel=support, ts=parent, include_all_metadata=True)[
+        "messages"
+    ][1]
     assert full["metadata"]["event_payload"] == {"source_event_id": "Ev1"}
 
 
@@ -75,7 +85,8 @@ def test_reactions(sandbox: Sandbox) -> None:
     ts = sandbox.post_message("ada", "support", "q")
     client.reactions_add(channel=support, name="eyes", timestamp=ts)
     assert sandbox.messages("support")[-1]["reactions"] == [
-        {"name": "eyes", "users": [sandbox.bot_user_id], "count": 1}]
+        {"name": "eyes", "users": [sandbox.bot_user_id], "count": 1}
+    ]
     with pytest.raises(SlackApiError, match="already_reacted"):
         client.reactions_add(channel=support, name="eyes", timestamp=ts)
     client.reactions_remove(channel=support, name="eyes", timestamp=ts)
@@ -85,14 +96,18 @@ def test_reactions(sandbox: Sandbox) -> None:
     with pytest.raises(SlackApiError, match="invalid_name"):
         client.reactions_add(channel=support, name=":eyes:", timestamp=ts)
     assert sandbox.take_violations() == [
-        "reactions.add: reaction name ':eyes:' must be given without colons"]
+        "reactions.add: reaction name ':eyes:' must be given without colons"
+    ]
 
 
 def test_update_replaces_text_and_drops_blocks(sandbox: Sandbox) -> None:
     client = web_client(sandbox)
     support = sandbox.channel_id("support")
-    posted = client.chat_postMessage(channel=support, text="Thinking…", blocks=[
-        {"type": "section", "text": {"type": "plain_text", "text": "Thinking…"}}])
+    posted = client.chat_postMessage(
+        channel=support,
+        text="Thinking…",
+        blocks=[{"type": "section", "text": {"type": "plain_text", "text": "Thinking…"}}],
+    )
     updated = client.chat_update(channel=support, ts=posted["ts"], text="Done")
     assert updated["text"] == "Done" and "blocks" not in updated["message"]
     message = sandbox.messages("support")[-1]
@@ -114,8 +129,9 @@ def test_delete_leaves_a_tombstone_for_threads(sandbox: Sandbox) -> None:
 
 def test_ephemerals_are_not_in_history(sandbox: Sandbox) -> None:
     client = web_client(sandbox)
-    answer = client.chat_postEphemeral(channel=sandbox.channel_id("support"),
-                                       user=sandbox.user_id("ada"), text="only you")
+    answer = client.chat_postEphemeral(
+        channel=sandbox.channel_id("support"), user=sandbox.user_id("ada"), text="only you"
+    )
     assert set(answer.data) == {"ok", "message_ts"}
     assert client.conversations_history(channel=sandbox.channel_id("support"))["messages"] == []
     assert [e["text"] for e in sandbox.ephemerals("ada")] == ["only you"]
@@ -137,12 +153,14 @@ BLOCK_LIMITS = [
 ]
 
 
-@pytest.mark.parametrize("blocks", BLOCK_LIMITS, ids=["section", "header", "markdown", "count",
-                                                      "type"])
+@pytest.mark.parametrize(
+    "blocks", BLOCK_LIMITS, ids=["section", "header", "markdown", "count", "type"]
+)
 def test_block_limits(sandbox: Sandbox, blocks: list) -> None:
     with pytest.raises(SlackApiError, match="invalid_blocks"):
-        web_client(sandbox).chat_postMessage(channel=sandbox.channel_id("support"), text="x",
-                                              blocks=blocks)
+        web_client(sandbox).chat_postMessage(
+            channel=sandbox.channel_id("support"), text="x", blocks=blocks
+        )
     assert len(sandbox.take_violations()) == 1
 
 
@@ -150,8 +168,7 @@ def test_markdown_text_limit(sandbox: Sandbox) -> None:
     client = web_client(sandbox)
     client.chat_postMessage(channel=sandbox.channel_id("support"), markdown_text="x" * 12_000)
     with pytest.raises(SlackApiError, match="invalid_arguments"):
-        client.chat_postMessage(channel=sandbox.channel_id("support"),
-                                markdown_text="x" * 12_001)
+        client.chat_postMessage(channel=sandbox.channel_id("support"), markdown_text="x" * 12_001)
     assert "markdown_text is 12001 chars" in sandbox.take_violations()[0]
 
 
@@ -163,8 +180,9 @@ def test_post_to_a_user_id_goes_to_their_dm(sandbox: Sandbox) -> None:
 def test_thread_ts_of_a_reply_is_a_violation(sandbox: Sandbox) -> None:
     parent = sandbox.post_message("ada", "support", "q")
     reply = sandbox.post_message("grace", "support", "r", thread_ts=parent)
-    posted = web_client(sandbox).chat_postMessage(channel=sandbox.channel_id("support"),
-                                                  thread_ts=reply, text="a")
+    posted = web_client(sandbox).chat_postMessage(
+        channel=sandbox.channel_id("support"), thread_ts=reply, text="a"
+    )
     assert posted["message"]["thread_ts"] == parent
     assert "is a reply; use its parent's ts" in sandbox.take_violations()[0]
 
@@ -173,8 +191,7 @@ def test_assistant_status_is_cleared_by_a_reply(sandbox: Sandbox) -> None:
     client = web_client(sandbox)
     support = sandbox.channel_id("support")
     parent = sandbox.mention("ada", "support", "q")
-    client.assistant_threads_setStatus(channel_id=support, thread_ts=parent,
-                                       status="is thinking…")
+    client.assistant_threads_setStatus(channel_id=support, thread_ts=parent, status="is thinking…")
     assert sandbox.assistant_status("support", parent) == "is thinking…"
     client.chat_postMessage(channel=support, thread_ts=parent, text="answer")
     assert sandbox.assistant_status("support", parent) == ""
@@ -185,8 +202,9 @@ def test_assistant_status_is_cleared_by_a_reply(sandbox: Sandbox) -> None:
 
 def test_permalink_opens_the_ui(sandbox: Sandbox) -> None:
     ts = sandbox.post_message("ada", "support", "q")
-    link = web_client(sandbox).chat_getPermalink(channel=sandbox.channel_id("support"),
-                                                 message_ts=ts)["permalink"]
+    link = web_client(sandbox).chat_getPermalink(
+        channel=sandbox.channel_id("support"), message_ts=ts
+    )["permalink"]
     assert link.startswith(sandbox.url + "/archives/" + sandbox.channel_id("support") + "/p")
 
 
@@ -196,6 +214,9 @@ def test_users_info_and_auth_test(sandbox: Sandbox) -> None:
     assert ada["real_name"] == "Ada Lovelace" and ada["is_bot"] is False
     me = client.auth_test()
     assert (me["user_id"], me["bot_id"], me["team_id"]) == (
-        sandbox.bot_user_id, sandbox.bot_id, sandbox.team_id)
+        sandbox.bot_user_id,
+        sandbox.bot_id,
+        sandbox.team_id,
+    )
     bot = client.users_info(user=sandbox.bot_user_id)["user"]
     assert bot["is_bot"] is True and bot["profile"]["bot_id"] == sandbox.bot_id
