@@ -74,14 +74,15 @@ def choose_cpu_path(
     verdicts = _read(path)
     if key in verdicts:
         return CpuPath(**verdicts[key] | {"reason": verdicts[key]["reason"] + ", cached"})
-    int8_ms = decode_step_ms(model, tokenizer, rows=rows, quantize="int8")
-    bf16_ms = decode_step_ms(model, tokenizer, rows=rows, dtype=torch.bfloat16)
+    # rounded first: the choice, the log line and the cached figures all say the same
+    int8_ms = round(decode_step_ms(model, tokenizer, rows=rows, quantize="int8"), 2)
+    bf16_ms = round(decode_step_ms(model, tokenizer, rows=rows, dtype=torch.bfloat16), 2)
     winner = ("float32", "int8") if int8_ms <= bf16_ms else ("bfloat16", "none")
     reason = (
         f"a {rows}-row decode step measured {int8_ms:.1f} ms with int8 weights "
         f"and {bf16_ms:.1f} ms in bf16"
     )
-    verdict = CpuPath(*winner, reason, round(int8_ms, 2), round(bf16_ms, 2))
+    verdict = CpuPath(*winner, reason, int8_ms, bf16_ms)
     verdicts[key] = asdict(verdict)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(verdicts, indent=1))

@@ -42,6 +42,7 @@ def test_with_native_bf16_both_paths_are_timed_the_faster_kept_and_cached(tmp_pa
         ("float32", "int8") if faster_is_int8 else ("bfloat16", "none")
     )
     assert f"{first.int8_step_ms:.1f} ms with int8" in first.reason
+    assert f"{first.bf16_step_ms:.1f} ms in bf16" in first.reason
     # the measurement ran on copies: the model to serve is untouched
     assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
     assert next(model.parameters()).dtype is torch.float32
@@ -124,3 +125,19 @@ def test_start_engine_serves_the_chosen_path_and_logs_why(
         assert answer.text.strip()
     finally:
         engine.shutdown()
+
+
+def test_the_choice_and_its_log_line_say_the_same_figures(tmp_path, monkeypatch) -> None:
+    # 2.6549 ms prints as 2.7 but is kept as 2.65, which prints as 2.6: the figures are rounded
+    # once, before the choice and the log line, so the cached verdict repeats the log exactly.
+    timings = {"int8": 2.6549, "bf16": 2.6451}
+    monkeypatch.setattr(
+        "engine.model.cpu_path.decode_step_ms",
+        lambda *a, quantize=None, dtype=None, **k: timings["int8" if quantize else "bf16"],
+    )
+    path = choose_cpu_path(
+        None, None, name="tiny", rows=4, threads=1, cache_dir=tmp_path, native_bf16=True
+    )
+    assert (path.int8_step_ms, path.bf16_step_ms) == (2.65, 2.65)
+    assert (path.dtype, path.quantize) == ("float32", "int8")  # a tie keeps int8
+    assert "2.6 ms with int8 weights and 2.6 ms in bf16" in path.reason
