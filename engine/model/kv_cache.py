@@ -98,6 +98,10 @@ class SlotKVCache(Cache):
         share = -(-missing // max(calls_left, 1))
         self._ahead += [self._empty(*shape) for _ in range(share)]
 
+    def drop_ahead(self) -> None:
+        """Free what grow_ahead allocated (the growth it was for will not come)."""
+        self._ahead_shape, self._ahead = None, []
+
     def move_row(self, src: int, dst: int, length: int) -> None:
         """Copy row `src`'s first `length` columns into row `dst` (used to keep rows compact)."""
         self.copy_row_from(self, src, dst, length)

@@ -380,6 +380,7 @@ class ModelRunner:
         """Drop a sequence's row (or its unfinished chunked prefill); rows stay compact."""
         if self.chunked is not None and self.chunked.key == key:
             self.chunked = None
+            self.cache.drop_ahead()  # the growth allocated for its row
             return
         index = next((i for i, row in enumerate(self.rows) if row.key == key), None)
         if index is None:
@@ -394,6 +395,7 @@ class ModelRunner:
     def clear(self) -> None:
         self.rows.clear()
         self.chunked = None
+        self.cache.drop_ahead()
 
     def bind_thread(self) -> None:
         """Called once on the engine thread: torch's thread settings are per thread."""

@@ -227,3 +227,20 @@ def test_a_long_prompt_grows_the_cache_over_its_chunks_not_in_its_last() -> None
         assert max(n for n, _ in allocated) < 2 * layers  # spread over several chunks
     finally:
         engine.shutdown()
+
+
+def test_a_cancelled_long_prompt_frees_the_cache_growth_made_for_it() -> None:
+    engine = make_tiny_engine(max_running=2, prefill_chunk_tokens=32, context_window=4096)
+    try:
+        long = engine.submit(
+            [{"role": "user", "content": "log line\n" * 300}], SamplingParams(max_new_tokens=4)
+        )
+        deadline = time.monotonic() + 30
+        while not engine.runner.cache._ahead and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert engine.runner.cache._ahead, "no chunk allocated ahead"
+        long.cancel()
+        assert long.result(timeout=30).output_tokens == 0
+        assert engine.runner.chunked is None and not engine.runner.cache._ahead
+    finally:
+        engine.shutdown()
